@@ -1,0 +1,83 @@
+// Package sqlstore implements loam.Store once, over any SQL database that a
+// Dialect describes. The sqlite and postgres adapters supply the connections,
+// the dialect and the migrations; every statement is built here, from the
+// collection definitions, with values always passed as parameters.
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"loam"
+)
+
+// Rows is the result of a query.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Close() error
+	Err() error
+}
+
+// Querier runs statements: the read pool, or a write transaction.
+type Querier interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a statement that returns rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// WriteOptions tune one write transaction.
+type WriteOptions struct {
+	// ForeignKeysOff turns foreign key enforcement off around the transaction
+	// and checks every key before commit (SQLite table rebuilds). Dialects that
+	// alter tables in place ignore it.
+	ForeignKeysOff bool
+}
+
+// DB is an open database: Query and Exec on it use the read pool; Write runs a
+// function in one write transaction (on SQLite, through the one writer).
+type DB interface {
+	Querier
+	Write(ctx context.Context, opts WriteOptions, fn func(tx Querier) error) error
+	Close() error
+}
+
+// Dialect holds what differs between SQL databases.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Placeholder returns the n-th (1-based) parameter marker.
+	Placeholder(n int) string
+	// ColumnType is the SQL type of a field's column.
+	ColumnType(f *loam.Field) string
+	// IDType and TimeType are the types of the id and created/updated columns.
+	IDType() string
+	TimeType() string
+	// SelectColumn is the expression that reads a field's column (quoted name
+	// given), for example a cast of jsonb to text.
+	SelectColumn(f *loam.Field, quoted string) string
+	// Encode turns a canonical field value (see loam.Record) into a driver parameter.
+	Encode(f *loam.Field, v any) any
+	// EncodeTime turns a time into a driver parameter.
+	EncodeTime(t time.Time) any
+	// RebuildToAlter reports whether changing a table's columns rebuilds it
+	// (create, copy, drop, rename: SQLite) rather than altering it in place.
+	RebuildToAlter() bool
+	// LockSchema serialises schema changes across instances inside tx.
+	LockSchema(ctx context.Context, tx Querier) error
+	// ConstraintError classifies a driver error: a unique violation (with the
+	// constraint name when the driver reports it) or a foreign key violation.
+	ConstraintError(err error) (kind ConstraintKind, constraint string)
+}
+
+// ConstraintKind classifies a constraint violation.
+type ConstraintKind int
+
+// Constraint kinds.
+const (
+	NoConstraint ConstraintKind = iota
+	UniqueViolation
+	ForeignKeyViolation
+	NotNullViolation
+)

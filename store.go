@@ -1,0 +1,111 @@
+package loam
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage port. Two adapters implement it: sqlite (the default)
+// and postgres; storetest holds the behaviour both must show.
+//
+// Adapters translate driver errors into *Error values (ErrNotFound,
+// ErrConflict with the fields at fault, validation errors for relations to
+// missing records), so callers never see a driver type.
+type Store interface {
+	// Migrate creates or upgrades the system tables. It is safe to call from
+	// several instances at once: the migrations run once.
+	Migrate(ctx context.Context) error
+	// Ping reports whether the database answers and migrations are applied.
+	Ping(ctx context.Context) error
+	// Close releases connections; it waits for running writes.
+	Close() error
+
+	// Collections returns every collection and the schema version they form.
+	Collections(ctx context.Context) ([]*Collection, int64, error)
+	// SchemaVersion returns the counter bumped by every schema change.
+	SchemaVersion(ctx context.Context) (int64, error)
+	// CreateCollection creates the table, its indexes and the catalogue row.
+	// A name already taken is ErrConflict.
+	CreateCollection(ctx context.Context, c *Collection) error
+	// UpdateCollection alters the table from old to new in one transaction,
+	// keeping the data. Fields are matched by id. A change that existing rows
+	// violate is ErrConflict naming the field. schema is the state after the change.
+	UpdateCollection(ctx context.Context, old, new *Collection) error
+	// DeleteCollection drops the table and the catalogue row.
+	DeleteCollection(ctx context.Context, c *Collection) error
+
+	// InsertRecord writes a new record and its event in one transaction.
+	InsertRecord(ctx context.Context, c *Collection, r *Record) error
+	// UpdateRecord writes r over the stored record whose updated time is
+	// prev.Updated; when the stored one has moved on it returns
+	// ErrPreconditionFailed. endSessions also removes the record's sessions.
+	UpdateRecord(ctx context.Context, c *Collection, prev, r *Record, endSessions bool) error
+	// DeleteRecord deletes the record (if ifUpdated is set, only at that
+	// version) and applies the onDelete behaviour of every relation that points
+	// at it, in one transaction with one event per deleted or changed record.
+	DeleteRecord(ctx context.Context, s *Schema, c *Collection, id string, ifUpdated *time.Time) error
+	// GetRecord returns one record or ErrNotFound.
+	GetRecord(ctx context.Context, c *Collection, id string) (*Record, error)
+	// FindRecord returns the record whose field equals value, or ErrNotFound.
+	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
+	// ListRecords returns a page of records.
+	ListRecords(ctx context.Context, c *Collection, q ListQuery) (*RecordList, error)
+
+	// CreateSession stores a session (only the token's hash).
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns the unexpired session with that token hash, or ErrNotFound.
+	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
+	// DeleteSessions ends every session of one record.
+	DeleteSessions(ctx context.Context, collection, recordID string) error
+
+	// Events returns events with a sequence above after, oldest first.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+}
+
+// SortKey orders a list by one field.
+type SortKey struct {
+	Field string
+	Desc  bool
+}
+
+// ListQuery selects a page of records.
+type ListQuery struct {
+	Sort      []SortKey
+	Page      int
+	PerPage   int
+	SkipTotal bool
+}
+
+// RecordList is a page of records. TotalItems is -1 when the total was skipped.
+type RecordList struct {
+	Items      []*Record
+	Page       int
+	PerPage    int
+	TotalItems int64
+}
+
+// Session is a signed-in user's session. Only the hash of its token is kept.
+type Session struct {
+	ID         string
+	Collection string
+	RecordID   string
+	TokenHash  []byte
+	Created    time.Time
+	Expires    time.Time
+}
+
+// Event actions.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Event is one committed change, appended in the same transaction as the write.
+type Event struct {
+	Seq        int64
+	Collection string
+	RecordID   string
+	Action     string
+	Time       time.Time
+}
