@@ -61,6 +61,13 @@ type Dialect interface {
 	Encode(f *loam.Field, v any) any
 	// EncodeTime turns a time into a driver parameter.
 	EncodeTime(t time.Time) any
+	// ListContains is a condition true when the JSON list column holds the
+	// string parameter given by placeholder (multi relations, multi selects).
+	ListContains(column, placeholder string) string
+	// ListEmpty is a condition true when the JSON list column is an empty list.
+	ListEmpty(column string) string
+	// BoolLiteral is the SQL literal of a bool.
+	BoolLiteral(b bool) string
 	// RebuildToAlter reports whether changing a table's columns rebuilds it
 	// (create, copy, drop, rename: SQLite) rather than altering it in place.
 	RebuildToAlter() bool

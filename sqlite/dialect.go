@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"loam"
+	"loam/sqlstore"
+)
+
+// Name is "sqlite".
+func (Dialect) Name() string { return "sqlite" }
+
+// Placeholder is ?NNN, numbered so a statement may reuse a parameter.
+func (Dialect) Placeholder(n int) string { return "?" + strconv.Itoa(n) }
+
+// ColumnType maps field types to SQLite column types. Times are TEXT in one
+// fixed RFC 3339 layout, so they sort as strings; lists and JSON are JSON text.
+func (Dialect) ColumnType(f *loam.Field) string {
+	switch f.Type {
+	case loam.TypeNumber:
+		if f.Integer {
+			return "INTEGER"
+		}
+		return "REAL"
+	case loam.TypeBool:
+		return "BOOLEAN"
+	}
+	return "TEXT"
+}
+
+// IDType is TEXT.
+func (Dialect) IDType() string { return "TEXT" }
+
+// TimeType is TEXT.
+func (Dialect) TimeType() string { return "TEXT" }
+
+// SelectColumn reads columns as they are.
+func (Dialect) SelectColumn(_ *loam.Field, quoted string) string { return quoted }
+
+// Encode turns canonical values into SQLite parameters.
+func (d Dialect) Encode(_ *loam.Field, v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return d.EncodeTime(x)
+	case json.RawMessage:
+		return string(x)
+	case []string:
+		return sqlstore.EncodeList(x)
+	}
+	return v
+}
+
+// EncodeTime writes a time in the one stored layout.
+func (Dialect) EncodeTime(t time.Time) any { return t.UTC().Format(loam.TimeLayout) }
+
+// ListContains uses json_each.
+func (Dialect) ListContains(column, placeholder string) string {
+	return "EXISTS (SELECT 1 FROM json_each(" + column + ") WHERE json_each.value = " + placeholder + ")"
+}
+
+// ListEmpty uses json_array_length.
+func (Dialect) ListEmpty(column string) string { return "json_array_length(" + column + ") = 0" }
+
+// BoolLiteral is 0 or 1.
+func (Dialect) BoolLiteral(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// RebuildToAlter is true: SQLite cannot change a column's constraints in place.
+func (Dialect) RebuildToAlter() bool { return true }
+
+// LockSchema does nothing: the one writer connection and IMMEDIATE
+// transactions already serialise every write, across processes too.
+func (Dialect) LockSchema(context.Context, sqlstore.Querier) error { return nil }

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"loam"
+)
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"foreign_keys", "1"},
+		{"synchronous", "1"}, // NORMAL
+		{"busy_timeout", "10000"},
+		{"query_only", "1"}, // on the read pool
+	} {
+		rows, err := db.Query(ctx, "PRAGMA "+tc.pragma)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pragma, err)
+		}
+		var got string
+		if !rows.Next() {
+			t.Fatalf("%s: no row", tc.pragma)
+		}
+		if err := rows.Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %q, want %q", tc.pragma, got, tc.want)
+		}
+	}
+}
+
+func TestReadPoolRefusesWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(ctx, "CREATE TABLE x (a)")
+	if err == nil {
+		rows.Next()
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil {
+		t.Fatal("a write on the read pool succeeded")
+	}
+}
+
+func TestSmoke(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &loam.Collection{Name: "posts", Fields: []loam.Field{{Name: "title", Type: loam.TypeText, Unique: true}}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateCollection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	now := loam.Now()
+	r := &loam.Record{ID: loam.NewID(), Created: now, Updated: now, Data: map[string]any{"title": "hello"}}
+	if err := st.InsertRecord(ctx, c, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetRecord(ctx, c, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["title"] != "hello" || !got.Created.Equal(now) {
+		t.Fatalf("got %+v", got)
+	}
+	r2 := &loam.Record{ID: loam.NewID(), Created: now, Updated: now.Add(time.Millisecond), Data: map[string]any{"title": "hello"}}
+	err = st.InsertRecord(ctx, c, r2)
+	var le *loam.Error
+	if !errorsAs(err, &le) || le.Code != loam.CodeConflict || le.Fields["title"].Code != loam.FieldUnique {
+		t.Fatalf("duplicate insert: %v", err)
+	}
+}

@@ -1,0 +1,561 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"loam"
+)
+
+// Collections loads every collection definition and the schema version.
+func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, error) {
+	var out []*loam.Collection
+	var version int64
+	// Read both in one write-path snapshot would block writers; two reads are
+	// fine because the version only grows: a caller that sees an old version
+	// reloads again later.
+	version, err := schemaVersion(ctx, s.db)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT definition FROM _collections ORDER BY name`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load collections: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return nil, 0, fmt.Errorf("load collections: %w", err)
+		}
+		c := &loam.Collection{}
+		if err := json.Unmarshal([]byte(def), c); err != nil {
+			return nil, 0, fmt.Errorf("load collections: decode: %w", err)
+		}
+		if err := c.Validate(); err != nil {
+			return nil, 0, fmt.Errorf("load collection %s: %w", c.Name, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("load collections: %w", err)
+	}
+	return out, version, nil
+}
+
+// CreateCollection creates the table, its indexes and the catalogue row.
+func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if err := s.d.LockSchema(ctx, tx); err != nil {
+			return err
+		}
+		if taken, err := s.nameTaken(ctx, tx, c.Name, ""); err != nil {
+			return err
+		} else if taken {
+			return &loam.Error{Code: loam.CodeConflict, Message: fmt.Sprintf("a collection named %q exists", c.Name),
+				Fields: map[string]loam.FieldError{"name": {Code: loam.FieldUnique, Message: "is taken"}}}
+		}
+		if _, err := tx.Exec(ctx, s.createTableSQL(c, c.Name)); err != nil {
+			return fmt.Errorf("create table: %w", err)
+		}
+		if err := s.createIndexes(ctx, tx, c); err != nil {
+			return err
+		}
+		def, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode collection: %w", err)
+		}
+		b := &builder{d: s.d}
+		b.sql(`INSERT INTO _collections (id, name, definition, created, updated) VALUES (`).
+			arg(c.ID).sql(", ").arg(c.Name).sql(", ").arg(string(def)).sql(", ").
+			arg(s.d.EncodeTime(c.Created)).sql(", ").arg(s.d.EncodeTime(c.Updated)).sql(")")
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("insert collection: %w", err)
+		}
+		return bumpSchemaVersion(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("create collection %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+func (s *Store) nameTaken(ctx context.Context, tx Querier, name, exceptID string) (bool, error) {
+	var n int64
+	b := &builder{d: s.d}
+	b.sql(`SELECT count(*) FROM _collections WHERE lower(name) = lower(`).arg(name).sql(`) AND id <> `).arg(exceptID)
+	if err := queryRow(ctx, tx, []any{&n}, b.String(), b.args...); err != nil {
+		return false, fmt.Errorf("check collection name: %w", err)
+	}
+	return n > 0, nil
+}
+
+// createTableSQL is the CREATE TABLE statement of c under the given table name.
+func (s *Store) createTableSQL(c *loam.Collection, table string) string {
+	var sb strings.Builder
+	sb.WriteString("CREATE TABLE ")
+	sb.WriteString(quote(table))
+	sb.WriteString(" (\n  id ")
+	sb.WriteString(s.d.IDType())
+	sb.WriteString(" PRIMARY KEY NOT NULL,\n  created ")
+	sb.WriteString(s.d.TimeType())
+	sb.WriteString(" NOT NULL,\n  updated ")
+	sb.WriteString(s.d.TimeType())
+	sb.WriteString(" NOT NULL")
+	for i := range c.Fields {
+		sb.WriteString(",\n  ")
+		sb.WriteString(s.columnDef(c, &c.Fields[i]))
+	}
+	sb.WriteString("\n)")
+	return sb.String()
+}
+
+// columnDef is one column's definition, with its foreign key for a single relation.
+func (s *Store) columnDef(c *loam.Collection, f *loam.Field) string {
+	def := quote(f.Name) + " " + s.d.ColumnType(f)
+	if f.Type == loam.TypeRelation && !f.Multiple {
+		def += " CONSTRAINT " + quote(foreignKeyName(c, f)) + " REFERENCES " + quote(f.Collection) + " (id) ON DELETE " + onDeleteSQL(f.OnDelete)
+	}
+	return def
+}
+
+func onDeleteSQL(mode string) string {
+	switch mode {
+	case loam.OnDeleteCascade:
+		return "CASCADE"
+	case loam.OnDeleteRestrict:
+		return "RESTRICT"
+	}
+	return "SET NULL"
+}
+
+// indexDefs lists the CREATE INDEX statements of a collection, by index name.
+func (s *Store) indexDefs(c *loam.Collection) map[string]string {
+	out := map[string]string{}
+	table := quote(c.Name)
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if f.Unique {
+			out[uniqueIndexName(c, f)] = "CREATE UNIQUE INDEX " + quote(uniqueIndexName(c, f)) + " ON " + table + " (" + quote(f.Name) + ")"
+		}
+		if f.Type == loam.TypeRelation && !f.Multiple && !f.Unique {
+			out[relationIndexName(c, f)] = "CREATE INDEX " + quote(relationIndexName(c, f)) + " ON " + table + " (" + quote(f.Name) + ")"
+		}
+	}
+	for i := range c.Indexes {
+		ix := &c.Indexes[i]
+		cols := make([]string, len(ix.Fields))
+		for j, n := range ix.Fields {
+			cols[j] = quote(n)
+		}
+		kind := "CREATE INDEX "
+		if ix.Unique {
+			kind = "CREATE UNIQUE INDEX "
+		}
+		name := collectionIndexName(c, ix)
+		out[name] = kind + quote(name) + " ON " + table + " (" + strings.Join(cols, ", ") + ")"
+	}
+	return out
+}
+
+func (s *Store) createIndexes(ctx context.Context, tx Querier, c *loam.Collection) error {
+	for _, stmt := range s.indexDefs(c) {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return s.schemaConstraintError(c, fmt.Errorf("create index: %w", err))
+		}
+	}
+	return nil
+}
+
+// schemaConstraintError turns a unique violation met while building an index
+// into a conflict naming the field.
+func (s *Store) schemaConstraintError(c *loam.Collection, err error) error {
+	kind, constraint := s.d.ConstraintError(err)
+	if kind == NoConstraint {
+		return err
+	}
+	field := fieldOfConstraint(c, constraint)
+	e := &loam.Error{Code: loam.CodeConflict, Message: "existing records violate the change", Err: err}
+	if field != "" {
+		e.Fields = map[string]loam.FieldError{field: {Code: loam.FieldUnique, Message: "existing records hold duplicate values"}}
+	}
+	return e
+}
+
+// DeleteCollection drops the table and its catalogue row.
+func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if err := s.d.LockSchema(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DROP TABLE "+quote(c.Name)); err != nil {
+			if kind, _ := s.d.ConstraintError(err); kind == ForeignKeyViolation {
+				return &loam.Error{Code: loam.CodeConflict, Message: "other records reference this collection", Err: err}
+			}
+			return fmt.Errorf("drop table: %w", err)
+		}
+		b := &builder{d: s.d}
+		b.sql(`DELETE FROM _collections WHERE id = `).arg(c.ID)
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("delete collection row: %w", err)
+		}
+		b = &builder{d: s.d}
+		b.sql(`DELETE FROM _sessions WHERE collection = `).arg(c.Name)
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("delete sessions: %w", err)
+		}
+		return bumpSchemaVersion(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("delete collection %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// UpdateCollection alters the table from old to new, keeping the data.
+func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection) error {
+	rebuild := s.d.RebuildToAlter() && columnsChanged(old, new)
+	err := s.db.Write(ctx, WriteOptions{ForeignKeysOff: rebuild}, func(tx Querier) error {
+		if err := s.d.LockSchema(ctx, tx); err != nil {
+			return err
+		}
+		if new.Name != old.Name {
+			if taken, err := s.nameTaken(ctx, tx, new.Name, old.ID); err != nil {
+				return err
+			} else if taken {
+				return &loam.Error{Code: loam.CodeConflict, Message: fmt.Sprintf("a collection named %q exists", new.Name),
+					Fields: map[string]loam.FieldError{"name": {Code: loam.FieldUnique, Message: "is taken"}}}
+			}
+		}
+		if err := s.checkChange(ctx, tx, old, new); err != nil {
+			return err
+		}
+		for name := range s.indexDefs(old) {
+			if _, err := tx.Exec(ctx, "DROP INDEX IF EXISTS "+quote(name)); err != nil {
+				return fmt.Errorf("drop index: %w", err)
+			}
+		}
+		if new.Name != old.Name {
+			if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(old.Name)+" RENAME TO "+quote(new.Name)); err != nil {
+				return fmt.Errorf("rename table: %w", err)
+			}
+			if err := s.retargetRelations(ctx, tx, old.Name, new.Name); err != nil {
+				return err
+			}
+		}
+		var err error
+		if rebuild {
+			err = s.rebuildTable(ctx, tx, old, new)
+		} else {
+			err = s.alterTable(ctx, tx, old, new)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.createIndexes(ctx, tx, new); err != nil {
+			return err
+		}
+		def, err := json.Marshal(new)
+		if err != nil {
+			return fmt.Errorf("encode collection: %w", err)
+		}
+		b := &builder{d: s.d}
+		b.sql(`UPDATE _collections SET name = `).arg(new.Name).sql(`, definition = `).arg(string(def)).
+			sql(`, updated = `).arg(s.d.EncodeTime(new.Updated)).sql(` WHERE id = `).arg(old.ID)
+		if n, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("update collection row: %w", err)
+		} else if n == 0 {
+			return loam.Errorf(loam.CodeNotFound, "collection %q not found", old.Name)
+		}
+		return bumpSchemaVersion(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("update collection %s: %w", old.Name, err)
+	}
+	return nil
+}
+
+// retargetRelations rewrites the definitions of collections whose relations
+// point at a renamed collection.
+func (s *Store) retargetRelations(ctx context.Context, tx Querier, from, to string) error {
+	rows, err := tx.Query(ctx, `SELECT id, definition FROM _collections`)
+	if err != nil {
+		return fmt.Errorf("read collections: %w", err)
+	}
+	type change struct{ id, def string }
+	var changes []change
+	for rows.Next() {
+		var id, def string
+		if err := rows.Scan(&id, &def); err != nil {
+			rows.Close()
+			return fmt.Errorf("read collections: %w", err)
+		}
+		c := &loam.Collection{}
+		if err := json.Unmarshal([]byte(def), c); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode collection: %w", err)
+		}
+		changed := false
+		for i := range c.Fields {
+			if c.Fields[i].Type == loam.TypeRelation && c.Fields[i].Collection == from {
+				c.Fields[i].Collection = to
+				changed = true
+			}
+		}
+		if changed {
+			out, err := json.Marshal(c)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("encode collection: %w", err)
+			}
+			changes = append(changes, change{id, string(out)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read collections: %w", err)
+	}
+	for _, ch := range changes {
+		b := &builder{d: s.d}
+		b.sql(`UPDATE _collections SET definition = `).arg(ch.def).sql(` WHERE id = `).arg(ch.id)
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("retarget relations: %w", err)
+		}
+	}
+	return nil
+}
+
+// columnsChanged reports whether the set of columns or their foreign keys differ.
+func columnsChanged(old, new *loam.Collection) bool {
+	if len(old.Fields) != len(new.Fields) {
+		return true
+	}
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		o := old.FieldByID(n.ID)
+		if o == nil || o.Name != n.Name || o.Type != n.Type || o.Multiple != n.Multiple || o.Integer != n.Integer ||
+			o.Collection != n.Collection || o.OnDelete != n.OnDelete {
+			return true
+		}
+	}
+	return false
+}
+
+// checkChange refuses a change that existing rows would violate, naming the field.
+func (s *Store) checkChange(ctx context.Context, tx Querier, old, new *loam.Collection) error {
+	table := quote(old.Name)
+	conflict := func(field, code, msg string) error {
+		return &loam.Error{Code: loam.CodeConflict, Message: "existing records violate the change",
+			Fields: map[string]loam.FieldError{field: {Code: code, Message: msg}}}
+	}
+	var rowCount int64 = -1
+	count := func() (int64, error) {
+		if rowCount < 0 {
+			if err := queryRow(ctx, tx, []any{&rowCount}, "SELECT count(*) FROM "+table); err != nil {
+				return 0, fmt.Errorf("count rows: %w", err)
+			}
+		}
+		return rowCount, nil
+	}
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		o := old.FieldByID(n.ID)
+		if o == nil {
+			if n.Required && len(n.Default) == 0 {
+				if c, err := count(); err != nil {
+					return err
+				} else if c > 0 {
+					return conflict(n.Name, loam.FieldRequired, "existing records have no value for the new required field; give it a default")
+				}
+			}
+			continue
+		}
+		col := quote(o.Name)
+		if n.Required && !o.Required {
+			var empty int64
+			if err := queryRow(ctx, tx, []any{&empty}, "SELECT count(*) FROM "+table+" WHERE "+s.emptyCondition(o, col)); err != nil {
+				return fmt.Errorf("check required: %w", err)
+			}
+			if empty > 0 {
+				return conflict(n.Name, loam.FieldRequired, fmt.Sprintf("%d existing records have no value", empty))
+			}
+		}
+		if n.Unique && !o.Unique {
+			var dup int64
+			q := "SELECT count(*) FROM (SELECT " + col + " FROM " + table + " WHERE " + col + " IS NOT NULL GROUP BY " + col + " HAVING count(*) > 1) d"
+			if err := queryRow(ctx, tx, []any{&dup}, q); err != nil {
+				return fmt.Errorf("check unique: %w", err)
+			}
+			if dup > 0 {
+				return conflict(n.Name, loam.FieldUnique, "existing records hold duplicate values")
+			}
+		}
+	}
+	oldIdx := map[string]bool{}
+	for _, ix := range old.Indexes {
+		if ix.Unique {
+			oldIdx[strings.Join(ix.Fields, "\x00")] = true
+		}
+	}
+	for _, ix := range new.Indexes {
+		if !ix.Unique || oldIdx[strings.Join(ix.Fields, "\x00")] {
+			continue
+		}
+		var cols, notNull []string
+		for _, name := range ix.Fields {
+			col := quote(name)
+			if f := new.Field(name); f != nil {
+				if o := old.FieldByID(f.ID); o != nil {
+					col = quote(o.Name)
+				} else {
+					continue // a new column holds only NULLs or one default
+				}
+			}
+			cols = append(cols, col)
+			notNull = append(notNull, col+" IS NOT NULL")
+		}
+		if len(cols) == 0 {
+			continue
+		}
+		var dup int64
+		q := "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE " + strings.Join(notNull, " AND ") +
+			" GROUP BY " + strings.Join(cols, ", ") + " HAVING count(*) > 1) d"
+		if err := queryRow(ctx, tx, []any{&dup}, q); err != nil {
+			return fmt.Errorf("check unique index: %w", err)
+		}
+		if dup > 0 {
+			return conflict(strings.Join(ix.Fields, ","), loam.FieldUnique, "existing records hold duplicate values for index "+ix.Name)
+		}
+	}
+	return nil
+}
+
+// emptyCondition is true where a column holds no value in the sense of required.
+func (s *Store) emptyCondition(f *loam.Field, col string) string {
+	switch f.Type {
+	case loam.TypeText, loam.TypeEmail, loam.TypeURL, loam.TypePassword, loam.TypeRelation, loam.TypeSelect:
+		if f.MultiValued() {
+			return col + " IS NULL OR " + s.d.ListEmpty(col)
+		}
+		return col + " IS NULL OR " + col + " = ''"
+	case loam.TypeBool:
+		return col + " IS NULL OR " + col + " = " + s.d.BoolLiteral(false)
+	}
+	return col + " IS NULL"
+}
+
+// alterTable changes columns in place (PostgreSQL).
+func (s *Store) alterTable(ctx context.Context, tx Querier, old, new *loam.Collection) error {
+	table := quote(new.Name)
+	exec := func(stmt string, args ...any) error {
+		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("alter table: %w", err)
+		}
+		return nil
+	}
+	for i := range old.Fields {
+		o := &old.Fields[i]
+		if new.FieldByID(o.ID) == nil {
+			if err := exec("ALTER TABLE " + table + " DROP COLUMN " + quote(o.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		o := old.FieldByID(n.ID)
+		if o == nil {
+			if err := exec("ALTER TABLE " + table + " ADD COLUMN " + s.columnDef(new, n)); err != nil {
+				return err
+			}
+			if err := s.fillDefault(ctx, tx, table, n); err != nil {
+				return err
+			}
+			continue
+		}
+		if o.Name != n.Name {
+			if err := exec("ALTER TABLE " + table + " RENAME COLUMN " + quote(o.Name) + " TO " + quote(n.Name)); err != nil {
+				return err
+			}
+		}
+		if n.Type == loam.TypeRelation && !n.Multiple && o.OnDelete != n.OnDelete {
+			fk := quote(foreignKeyName(new, n))
+			if err := exec("ALTER TABLE " + table + " DROP CONSTRAINT " + fk); err != nil {
+				return err
+			}
+			if err := exec("ALTER TABLE " + table + " ADD CONSTRAINT " + fk + " FOREIGN KEY (" + quote(n.Name) + ") REFERENCES " +
+				quote(n.Collection) + " (id) ON DELETE " + onDeleteSQL(n.OnDelete)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fillDefault gives existing rows a new field's default value.
+func (s *Store) fillDefault(ctx context.Context, tx Querier, table string, f *loam.Field) error {
+	if len(f.Default) == 0 {
+		return nil
+	}
+	v, fe := f.Normalize(f.Default)
+	if fe != nil {
+		return loam.Errorf(loam.CodeInvalidSchema, "default of %s: %s", f.Name, fe.Message)
+	}
+	if v == nil {
+		return nil
+	}
+	b := &builder{d: s.d}
+	b.sql("UPDATE ", table, " SET ", quote(f.Name), " = ").arg(s.d.Encode(f, v))
+	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+		return fmt.Errorf("fill default of %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+// rebuildTable recreates the table with the new columns and copies the rows
+// (SQLite). The caller runs it with foreign keys off and checks them before commit.
+func (s *Store) rebuildTable(ctx context.Context, tx Querier, old, new *loam.Collection) error {
+	tmp := "_loam_rebuild_" + new.ID
+	if _, err := tx.Exec(ctx, s.createTableSQL(new, tmp)); err != nil {
+		return fmt.Errorf("rebuild: create: %w", err)
+	}
+	dst := []string{"id", "created", "updated"}
+	src := []string{"id", "created", "updated"}
+	b := &builder{d: s.d}
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		if o := old.FieldByID(n.ID); o != nil {
+			dst = append(dst, quote(n.Name))
+			src = append(src, quote(o.Name))
+		}
+	}
+	b.sql("INSERT INTO ", quote(tmp), " (", strings.Join(dst, ", "), ") SELECT ", strings.Join(src, ", "), " FROM ", quote(new.Name))
+	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+		return fmt.Errorf("rebuild: copy: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE "+quote(new.Name)); err != nil {
+		return fmt.Errorf("rebuild: drop: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(tmp)+" RENAME TO "+quote(new.Name)); err != nil {
+		return fmt.Errorf("rebuild: rename: %w", err)
+	}
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		if old.FieldByID(n.ID) == nil {
+			if err := s.fillDefault(ctx, tx, quote(new.Name), n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// asError returns err as a *loam.Error when it is one.
+func asError(err error) (*loam.Error, bool) {
+	var e *loam.Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,479 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"loam"
+)
+
+// GetRecord returns one record or loam.ErrNotFound.
+func (s *Store) GetRecord(ctx context.Context, c *loam.Collection, id string) (*loam.Record, error) {
+	return s.getRecord(ctx, s.db, c, id)
+}
+
+func (s *Store) getRecord(ctx context.Context, q Querier, c *loam.Collection, id string) (*loam.Record, error) {
+	b := &builder{d: s.d}
+	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " WHERE id = ").arg(id)
+	rows, err := q.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("get record: %w", err)
+	}
+	recs, err := scanRecords(c, rows)
+	if err != nil {
+		return nil, fmt.Errorf("get record: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil, loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
+	}
+	return recs[0], nil
+}
+
+// FindRecord returns the first record whose field equals value.
+func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string, value any) (*loam.Record, error) {
+	f := c.Field(field)
+	if f == nil {
+		return nil, loam.Errorf(loam.CodeInvalidQuery, "unknown field %q", field)
+	}
+	b := &builder{d: s.d}
+	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " WHERE ", quote(f.Name), " = ").arg(s.d.Encode(f, value)).sql(" ORDER BY id LIMIT 1")
+	rows, err := s.db.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("find record: %w", err)
+	}
+	recs, err := scanRecords(c, rows)
+	if err != nil {
+		return nil, fmt.Errorf("find record: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil, loam.Errorf(loam.CodeNotFound, "no record in %s with that %s", c.Name, field)
+	}
+	return recs[0], nil
+}
+
+// ListRecords returns a page of records in the requested order (id breaks ties).
+func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.ListQuery) (*loam.RecordList, error) {
+	if q.PerPage <= 0 {
+		q.PerPage = 30
+	}
+	if q.Page <= 0 {
+		q.Page = 1
+	}
+	b := &builder{d: s.d}
+	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " ORDER BY ")
+	idSorted := false
+	for _, k := range q.Sort {
+		switch k.Field {
+		case loam.ColID, loam.ColCreated, loam.ColUpdated:
+			idSorted = idSorted || k.Field == loam.ColID
+		default:
+			if c.Field(k.Field) == nil {
+				return nil, loam.Errorf(loam.CodeInvalidSort, "unknown sort field %q", k.Field)
+			}
+		}
+		b.sql(quote(k.Field))
+		if k.Desc {
+			b.sql(" DESC")
+		}
+		b.sql(", ")
+	}
+	if idSorted {
+		s := b.String()
+		b.sb.Reset()
+		b.sb.WriteString(strings.TrimSuffix(s, ", "))
+	} else {
+		b.sql("id")
+	}
+	b.sql(" LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg((q.Page - 1) * q.PerPage)
+	rows, err := s.db.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	items, err := scanRecords(c, rows)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	list := &loam.RecordList{Items: items, Page: q.Page, PerPage: q.PerPage, TotalItems: -1}
+	if !q.SkipTotal {
+		if err := queryRow(ctx, s.db, []any{&list.TotalItems}, "SELECT count(*) FROM "+quote(c.Name)); err != nil {
+			return nil, fmt.Errorf("count records: %w", err)
+		}
+	}
+	return list, nil
+}
+
+// InsertRecord writes a new record and its event in one transaction.
+func (s *Store) InsertRecord(ctx context.Context, c *loam.Collection, r *loam.Record) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if err := s.checkRecord(ctx, tx, c, r); err != nil {
+			return err
+		}
+		b := &builder{d: s.d}
+		b.sql("INSERT INTO ", quote(c.Name), " (id, created, updated")
+		for i := range c.Fields {
+			b.sql(", ", quote(c.Fields[i].Name))
+		}
+		b.sql(") VALUES (").arg(r.ID).sql(", ").arg(s.d.EncodeTime(r.Created)).sql(", ").arg(s.d.EncodeTime(r.Updated))
+		for i := range c.Fields {
+			f := &c.Fields[i]
+			b.sql(", ").arg(s.d.Encode(f, r.Data[f.Name]))
+		}
+		b.sql(")")
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return s.writeError(c, err)
+		}
+		return s.appendEvent(ctx, tx, c.Name, r.ID, loam.ActionCreate, r.Updated)
+	})
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// UpdateRecord writes r over the stored version prev.
+func (s *Store) UpdateRecord(ctx context.Context, c *loam.Collection, prev, r *loam.Record, endSessions bool) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if err := s.checkRecord(ctx, tx, c, r); err != nil {
+			return err
+		}
+		if err := s.updateRow(ctx, tx, c, prev.Updated, r); err != nil {
+			return err
+		}
+		if endSessions {
+			b := &builder{d: s.d}
+			b.sql("DELETE FROM _sessions WHERE collection = ").arg(c.Name).sql(" AND record_id = ").arg(r.ID)
+			if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+				return fmt.Errorf("end sessions: %w", err)
+			}
+		}
+		return s.appendEvent(ctx, tx, c.Name, r.ID, loam.ActionUpdate, r.Updated)
+	})
+	if err != nil {
+		return fmt.Errorf("update %s/%s: %w", c.Name, r.ID, err)
+	}
+	return nil
+}
+
+// updateRow writes every column of r where the row is still at version prevUpdated.
+func (s *Store) updateRow(ctx context.Context, tx Querier, c *loam.Collection, prevUpdated time.Time, r *loam.Record) error {
+	b := &builder{d: s.d}
+	b.sql("UPDATE ", quote(c.Name), " SET updated = ").arg(s.d.EncodeTime(r.Updated))
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		b.sql(", ", quote(f.Name), " = ").arg(s.d.Encode(f, r.Data[f.Name]))
+	}
+	b.sql(" WHERE id = ").arg(r.ID).sql(" AND updated = ").arg(s.d.EncodeTime(prevUpdated))
+	n, err := tx.Exec(ctx, b.String(), b.args...)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	if n == 0 {
+		return s.missingOrStale(ctx, tx, c, r.ID)
+	}
+	return nil
+}
+
+// missingOrStale explains why a conditional write touched no row.
+func (s *Store) missingOrStale(ctx context.Context, tx Querier, c *loam.Collection, id string) error {
+	var n int64
+	b := &builder{d: s.d}
+	b.sql("SELECT count(*) FROM ", quote(c.Name), " WHERE id = ").arg(id)
+	if err := queryRow(ctx, tx, []any{&n}, b.String(), b.args...); err != nil {
+		return fmt.Errorf("check record: %w", err)
+	}
+	if n == 0 {
+		return loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
+	}
+	return loam.Errorf(loam.CodePreconditionFailed, "record %q changed since it was read", id)
+}
+
+// checkRecord checks, inside the write transaction, what the table alone can
+// tell: unique values and relation targets. On SQLite the single writer makes
+// the check exact; on PostgreSQL a race still ends in the constraint, which
+// writeError translates the same way.
+func (s *Store) checkRecord(ctx context.Context, tx Querier, c *loam.Collection, r *loam.Record) error {
+	var fe loam.FieldErrors
+	var conflict loam.FieldErrors
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		v := r.Data[f.Name]
+		if v == nil {
+			continue
+		}
+		if f.Unique {
+			taken, err := s.exists(ctx, tx, c.Name, []string{f.Name}, []any{s.d.Encode(f, v)}, r.ID)
+			if err != nil {
+				return err
+			}
+			if taken {
+				conflict.Add(f.Name, loam.FieldUnique, "is already taken")
+			}
+		}
+		if f.Type == loam.TypeRelation {
+			ids, _ := v.([]string)
+			if !f.Multiple {
+				ids = []string{v.(string)}
+			}
+			missing, err := s.missingIDs(ctx, tx, f.Collection, ids)
+			if err != nil {
+				return err
+			}
+			if len(missing) > 0 {
+				fe.Add(f.Name, loam.FieldNotFound, "no record %q in %s", missing[0], f.Collection)
+			}
+		}
+	}
+	for _, ix := range c.Indexes {
+		if !ix.Unique {
+			continue
+		}
+		vals := make([]any, 0, len(ix.Fields))
+		for _, name := range ix.Fields {
+			f := c.Field(name)
+			if f == nil || r.Data[name] == nil {
+				vals = nil
+				break
+			}
+			vals = append(vals, s.d.Encode(f, r.Data[name]))
+		}
+		if vals == nil {
+			continue
+		}
+		taken, err := s.exists(ctx, tx, c.Name, ix.Fields, vals, r.ID)
+		if err != nil {
+			return err
+		}
+		if taken {
+			for _, name := range ix.Fields {
+				conflict.Add(name, loam.FieldUnique, "the combination of %s is already taken", strings.Join(ix.Fields, ", "))
+			}
+		}
+	}
+	if err := fe.Err(loam.CodeValidationFailed, "some relations point at missing records"); err != nil {
+		return err
+	}
+	return conflict.Err(loam.CodeConflict, "a unique value is already taken")
+}
+
+// exists reports whether another row than exceptID has these column values.
+func (s *Store) exists(ctx context.Context, tx Querier, table string, cols []string, vals []any, exceptID string) (bool, error) {
+	b := &builder{d: s.d}
+	b.sql("SELECT count(*) FROM (SELECT 1 FROM ", quote(table), " WHERE ")
+	for i, col := range cols {
+		b.sql(quote(col), " = ").arg(vals[i]).sql(" AND ")
+	}
+	b.sql("id <> ").arg(exceptID).sql(" LIMIT 1) t")
+	var n int64
+	if err := queryRow(ctx, tx, []any{&n}, b.String(), b.args...); err != nil {
+		return false, fmt.Errorf("check unique: %w", err)
+	}
+	return n > 0, nil
+}
+
+// missingIDs returns the ids that have no record in table.
+func (s *Store) missingIDs(ctx context.Context, tx Querier, table string, ids []string) ([]string, error) {
+	b := &builder{d: s.d}
+	b.sql("SELECT id FROM ", quote(table), " WHERE id IN (")
+	for i, id := range ids {
+		if i > 0 {
+			b.sql(", ")
+		}
+		b.arg(id)
+	}
+	b.sql(")")
+	rows, err := tx.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("check relation: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("check relation: %w", err)
+		}
+		found[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("check relation: %w", err)
+	}
+	var missing []string
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+// writeError translates a constraint violation of a record write.
+func (s *Store) writeError(c *loam.Collection, err error) error {
+	kind, constraint := s.d.ConstraintError(err)
+	field := fieldOfConstraint(c, constraint)
+	switch kind {
+	case UniqueViolation:
+		e := &loam.Error{Code: loam.CodeConflict, Message: "a unique value is already taken", Err: err}
+		if field != "" {
+			e.Fields = map[string]loam.FieldError{field: {Code: loam.FieldUnique, Message: "is already taken"}}
+		}
+		return e
+	case ForeignKeyViolation:
+		e := &loam.Error{Code: loam.CodeValidationFailed, Message: "a relation points at a missing record", Err: err}
+		if field != "" {
+			e.Fields = map[string]loam.FieldError{field: {Code: loam.FieldNotFound, Message: "points at a missing record"}}
+		}
+		return e
+	}
+	return fmt.Errorf("write record: %w", err)
+}
+
+// DeleteRecord deletes a record and applies the onDelete behaviour of every
+// relation that points at it, recursively, in one transaction.
+func (s *Store) DeleteRecord(ctx context.Context, schema *loam.Schema, c *loam.Collection, id string, ifUpdated *time.Time) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if ifUpdated != nil {
+			var n int64
+			b := &builder{d: s.d}
+			b.sql("SELECT count(*) FROM ", quote(c.Name), " WHERE id = ").arg(id).sql(" AND updated = ").arg(s.d.EncodeTime(*ifUpdated))
+			if err := queryRow(ctx, tx, []any{&n}, b.String(), b.args...); err != nil {
+				return fmt.Errorf("check version: %w", err)
+			}
+			if n == 0 {
+				return s.missingOrStale(ctx, tx, c, id)
+			}
+		}
+		d := &deletion{s: s, tx: tx, schema: schema, now: loam.Now(), seen: map[string]bool{}}
+		return d.delete(ctx, c, id)
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", c.Name, id, err)
+	}
+	return nil
+}
+
+// deletion walks the records a delete reaches through onDelete rules.
+type deletion struct {
+	s      *Store
+	tx     Querier
+	schema *loam.Schema
+	now    time.Time
+	seen   map[string]bool
+}
+
+func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) error {
+	key := c.Name + "/" + id
+	if d.seen[key] {
+		return nil
+	}
+	d.seen[key] = true
+	s := d.s
+	for _, ref := range d.schema.ReferencesTo(c.Name) {
+		children, err := d.referencing(ctx, ref, id)
+		if err != nil {
+			return err
+		}
+		if len(children) == 0 {
+			continue
+		}
+		switch ref.Field.OnDelete {
+		case loam.OnDeleteRestrict:
+			return &loam.Error{Code: loam.CodeConflict,
+				Message: fmt.Sprintf("the record is referenced by %d record(s) of %s through %s", len(children), ref.Collection.Name, ref.Field.Name)}
+		case loam.OnDeleteCascade:
+			for _, child := range children {
+				if err := d.delete(ctx, ref.Collection, child); err != nil {
+					return err
+				}
+			}
+		default:
+			for _, child := range children {
+				if d.seen[ref.Collection.Name+"/"+child] {
+					continue
+				}
+				if err := d.unlink(ctx, ref, child, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	b := &builder{d: s.d}
+	b.sql("DELETE FROM ", quote(c.Name), " WHERE id = ").arg(id)
+	n, err := d.tx.Exec(ctx, b.String(), b.args...)
+	if err != nil {
+		if kind, _ := s.d.ConstraintError(err); kind == ForeignKeyViolation {
+			return &loam.Error{Code: loam.CodeConflict, Message: "the record is referenced by other records", Err: err}
+		}
+		return fmt.Errorf("delete row: %w", err)
+	}
+	if n == 0 {
+		return loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
+	}
+	return s.appendEvent(ctx, d.tx, c.Name, id, loam.ActionDelete, d.now)
+}
+
+// referencing returns the ids of records of ref.Collection whose ref.Field points at id.
+func (d *deletion) referencing(ctx context.Context, ref loam.Reference, id string) ([]string, error) {
+	s := d.s
+	b := &builder{d: s.d}
+	col := quote(ref.Field.Name)
+	b.sql("SELECT id FROM ", quote(ref.Collection.Name), " WHERE ")
+	if ref.Field.Multiple {
+		b.args = append(b.args, id)
+		b.sql(s.d.ListContains(col, s.d.Placeholder(len(b.args))))
+	} else {
+		b.sql(col, " = ").arg(id)
+	}
+	rows, err := d.tx.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("find references: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var cid string
+		if err := rows.Scan(&cid); err != nil {
+			return nil, fmt.Errorf("find references: %w", err)
+		}
+		ids = append(ids, cid)
+	}
+	return ids, rows.Err()
+}
+
+// unlink removes id from child's relation field (setNull) and records the update.
+func (d *deletion) unlink(ctx context.Context, ref loam.Reference, child, id string) error {
+	s := d.s
+	rec, err := s.getRecord(ctx, d.tx, ref.Collection, child)
+	if err != nil {
+		if errors.Is(err, loam.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	var v any
+	if ref.Field.Multiple {
+		var keep []string
+		list, _ := rec.Data[ref.Field.Name].([]string)
+		for _, x := range list {
+			if x != id {
+				keep = append(keep, x)
+			}
+		}
+		if len(keep) > 0 {
+			v = keep
+		}
+	}
+	updated := d.now
+	if !updated.After(rec.Updated) {
+		updated = rec.Updated.Add(time.Millisecond)
+	}
+	b := &builder{d: s.d}
+	b.sql("UPDATE ", quote(ref.Collection.Name), " SET ", quote(ref.Field.Name), " = ").arg(s.d.Encode(ref.Field, v)).
+		sql(", updated = ").arg(s.d.EncodeTime(updated)).sql(" WHERE id = ").arg(child)
+	if _, err := d.tx.Exec(ctx, b.String(), b.args...); err != nil {
+		return fmt.Errorf("unlink %s/%s: %w", ref.Collection.Name, child, err)
+	}
+	return s.appendEvent(ctx, d.tx, ref.Collection.Name, child, loam.ActionUpdate, updated)
+}

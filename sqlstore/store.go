@@ -1,0 +1,152 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"loam"
+)
+
+// Store implements loam.Store over a DB and a Dialect.
+type Store struct {
+	db         DB
+	d          Dialect
+	migrations fs.FS
+}
+
+var _ loam.Store = (*Store)(nil)
+
+// New returns a Store. migrations holds the adapter's numbered .sql files at its root.
+func New(db DB, d Dialect, migrations fs.FS) *Store {
+	return &Store{db: db, d: d, migrations: migrations}
+}
+
+// DB returns the underlying database, for adapters' own tests and tools.
+func (s *Store) DB() DB { return s.db }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.d }
+
+// Migrate applies the adapter's migrations once.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := Migrate(ctx, s.db, s.d, s.migrations); err != nil {
+		return fmt.Errorf("migrate %s: %w", s.d.Name(), err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers and every migration is applied.
+func (s *Store) Ping(ctx context.Context) error {
+	return MigrationsApplied(ctx, s.db, s.migrations)
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// SchemaVersion reads the schema counter.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	return schemaVersion(ctx, s.db)
+}
+
+func schemaVersion(ctx context.Context, q Querier) (int64, error) {
+	var v int64
+	err := queryRow(ctx, q, []any{&v}, `SELECT value FROM _meta WHERE key = 'schema_version'`)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+func bumpSchemaVersion(ctx context.Context, tx Querier) error {
+	if _, err := tx.Exec(ctx, `UPDATE _meta SET value = value + 1 WHERE key = 'schema_version'`); err != nil {
+		return fmt.Errorf("bump schema version: %w", err)
+	}
+	return nil
+}
+
+// errNoRows is returned by queryRow when the query returns nothing.
+var errNoRows = errors.New("no rows")
+
+// queryRow runs a query and scans its first row into dest.
+func queryRow(ctx context.Context, q Querier, dest []any, query string, args ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// quote quotes an identifier. Names are validated before they get here; quoting
+// makes a stray quote harmless anyway.
+func quote(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// builder builds one statement with its parameters.
+type builder struct {
+	d    Dialect
+	sb   strings.Builder
+	args []any
+}
+
+func (b *builder) sql(parts ...string) *builder {
+	for _, p := range parts {
+		b.sb.WriteString(p)
+	}
+	return b
+}
+
+// arg appends a parameter and writes its placeholder.
+func (b *builder) arg(v any) *builder {
+	b.args = append(b.args, v)
+	b.sb.WriteString(b.d.Placeholder(len(b.args)))
+	return b
+}
+
+func (b *builder) String() string { return b.sb.String() }
+
+// Index and constraint names are derived from ids, so renames never touch them
+// and a name never collides across collections.
+func uniqueIndexName(c *loam.Collection, f *loam.Field) string { return "_" + c.ID + "_" + f.ID + "_u" }
+func relationIndexName(c *loam.Collection, f *loam.Field) string {
+	return "_" + c.ID + "_" + f.ID + "_r"
+}
+func foreignKeyName(c *loam.Collection, f *loam.Field) string { return "_" + c.ID + "_" + f.ID + "_fk" }
+func collectionIndexName(c *loam.Collection, ix *loam.Index) string {
+	var h uint32 = 2166136261
+	for i := 0; i < len(ix.Name); i++ {
+		h ^= uint32(ix.Name[i])
+		h *= 16777619
+	}
+	return "_" + c.ID + "_x" + strconv.FormatUint(uint64(h), 36)
+}
+
+// fieldOfConstraint returns the field whose unique index or foreign key is named constraint.
+func fieldOfConstraint(c *loam.Collection, constraint string) string {
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if constraint == uniqueIndexName(c, f) || constraint == foreignKeyName(c, f) {
+			return f.Name
+		}
+	}
+	for i := range c.Indexes {
+		if constraint == collectionIndexName(c, &c.Indexes[i]) {
+			return strings.Join(c.Indexes[i].Fields, ",")
+		}
+	}
+	return ""
+}

@@ -1,0 +1,170 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"loam"
+)
+
+// selectList is the column list that reads a whole record of c.
+func (s *Store) selectList(c *loam.Collection) string {
+	var sb strings.Builder
+	sb.WriteString("id, created, updated")
+	for i := range c.Fields {
+		sb.WriteString(", ")
+		sb.WriteString(s.d.SelectColumn(&c.Fields[i], quote(c.Fields[i].Name)))
+	}
+	return sb.String()
+}
+
+// scanRecords reads every row of a selectList query.
+func scanRecords(c *loam.Collection, rows Rows) ([]*loam.Record, error) {
+	defer rows.Close()
+	n := 3 + len(c.Fields)
+	raw := make([]any, n)
+	dest := make([]any, n)
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	var out []*loam.Record
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan record: %w", err)
+		}
+		r, err := decodeRecord(c, raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
+	}
+	return out, nil
+}
+
+func decodeRecord(c *loam.Collection, raw []any) (*loam.Record, error) {
+	r := &loam.Record{Collection: c.Name, Data: make(map[string]any, len(c.Fields))}
+	var err error
+	if r.ID, err = asString(raw[0]); err != nil {
+		return nil, fmt.Errorf("decode id: %w", err)
+	}
+	if r.Created, err = asTime(raw[1]); err != nil {
+		return nil, fmt.Errorf("decode created: %w", err)
+	}
+	if r.Updated, err = asTime(raw[2]); err != nil {
+		return nil, fmt.Errorf("decode updated: %w", err)
+	}
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		v, err := decodeValue(f, raw[3+i])
+		if err != nil {
+			return nil, fmt.Errorf("decode %s.%s: %w", c.Name, f.Name, err)
+		}
+		r.Data[f.Name] = v
+	}
+	return r, nil
+}
+
+// decodeValue turns what a driver returned into the field's canonical type.
+func decodeValue(f *loam.Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch f.Type {
+	case loam.TypeNumber:
+		switch x := v.(type) {
+		case int64:
+			if f.Integer {
+				return x, nil
+			}
+			return float64(x), nil
+		case float64:
+			if f.Integer {
+				return int64(x), nil
+			}
+			return x, nil
+		case int32:
+			return decodeValue(f, int64(x))
+		case string:
+			return decodeValue(f, []byte(x))
+		case []byte:
+			if f.Integer {
+				return strconv.ParseInt(string(x), 10, 64)
+			}
+			return strconv.ParseFloat(string(x), 64)
+		}
+	case loam.TypeBool:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case int64:
+			return x != 0, nil
+		}
+	case loam.TypeDate, loam.TypeAutodate:
+		return asTime(v)
+	case loam.TypeJSON:
+		s, err := asString(v)
+		if err != nil {
+			return nil, err
+		}
+		return json.RawMessage(s), nil
+	default:
+		s, err := asString(v)
+		if err != nil {
+			return nil, err
+		}
+		if f.MultiValued() {
+			var list []string
+			if err := json.Unmarshal([]byte(s), &list); err != nil {
+				return nil, fmt.Errorf("decode list: %w", err)
+			}
+			if len(list) == 0 {
+				return nil, nil
+			}
+			return list, nil
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("unexpected %T for a %s field", v, f.Type)
+}
+
+func asString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	}
+	return "", fmt.Errorf("unexpected %T for text", v)
+}
+
+func asTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC(), nil
+	case string:
+		return parseTime(x)
+	case []byte:
+		return parseTime(string(x))
+	}
+	return time.Time{}, fmt.Errorf("unexpected %T for a time", v)
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(loam.TimeLayout, s)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC(), err
+}
+
+// EncodeList is the JSON text of a list value, as multi-valued columns hold it.
+func EncodeList(v []string) string {
+	b, _ := json.Marshal(v) // a []string always marshals
+	return string(b)
+}
