@@ -1,0 +1,197 @@
+// Package loam is the backend a digital product grows in: collections stored as
+// real SQL tables, a validated records API, users and sessions, and hooks, on
+// SQLite or PostgreSQL behind one Store port.
+//
+// The root package holds the domain (collections, fields, records, error
+// codes), the Store port, and the App: the services every entry point (the
+// JSON API, the CLI, Go code using Loam as a library) calls.
+//
+//	store, _ := sqlite.Open(ctx, sqlite.Config{Path: "loam_data/data.db"})
+//	app, _ := loam.New(loam.Config{Store: store})
+//	app.OnRecordCreate("posts").Bind(func(e *loam.RecordEvent) error { ...; return e.Next() })
+//	_ = app.Start(ctx)
+//	defer app.Stop()
+package loam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures an App. Store is required; the rest have defaults.
+type Config struct {
+	// Store is the database, from sqlite.Open or postgres.Open.
+	Store Store
+	// Logger receives the app's logs; nil discards them.
+	Logger *slog.Logger
+	// SchemaPoll is how often the app checks whether another instance changed
+	// the schema (default 2s; negative turns polling off).
+	SchemaPoll time.Duration
+}
+
+// App is a running Loam: the live schema, the hooks and the services.
+type App struct {
+	store  Store
+	log    *slog.Logger
+	poll   time.Duration
+	schema atomic.Pointer[Schema]
+
+	schemaMu sync.Mutex // serialises this instance's schema changes
+
+	onRecordCreate Hook[*RecordEvent]
+	onRecordUpdate Hook[*RecordEvent]
+	onRecordDelete Hook[*RecordEvent]
+
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// RecordEvent is passed to record hooks. Record is the record being written
+// (for delete, the stored one); handlers may change it before calling Next.
+type RecordEvent struct {
+	HookEvent
+	Context    context.Context
+	App        *App
+	Collection *Collection
+	Record     *Record
+	// Principal is who asked; nil for anonymous callers.
+	Principal *Principal
+}
+
+// New checks the config and returns an App. Call Start before use.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("loam: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.SchemaPoll == 0 {
+		cfg.SchemaPoll = 2 * time.Second
+	}
+	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{})}
+	a.schema.Store(NewSchema(-1, nil))
+	return a, nil
+}
+
+// Start migrates the database, creates the system collections, loads the
+// schema and starts watching it for changes made by other instances.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.store.Migrate(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := a.reloadSchema(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := a.ensureSystemCollections(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	go a.watchSchema(wctx)
+	return nil
+}
+
+// Stop stops background work and closes the store. It is safe to call twice.
+func (a *App) Stop() error {
+	var err error
+	a.stopOnce.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+			<-a.done
+		}
+		err = a.store.Close()
+	})
+	return err
+}
+
+// Store returns the app's store.
+func (a *App) Store() Store { return a.store }
+
+// Logger returns the app's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+// Schema returns the live schema snapshot.
+func (a *App) Schema() *Schema { return a.schema.Load() }
+
+// Ready reports whether the database answers and is migrated.
+func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// OnRecordCreate is the hook chain around record creation, for the named
+// collections (all when none are named).
+func (a *App) OnRecordCreate(collections ...string) CollectionHook {
+	return CollectionHook{hook: &a.onRecordCreate, names: collections}
+}
+
+// OnRecordUpdate is the hook chain around record updates.
+func (a *App) OnRecordUpdate(collections ...string) CollectionHook {
+	return CollectionHook{hook: &a.onRecordUpdate, names: collections}
+}
+
+// OnRecordDelete is the hook chain around record deletion.
+func (a *App) OnRecordDelete(collections ...string) CollectionHook {
+	return CollectionHook{hook: &a.onRecordDelete, names: collections}
+}
+
+func (a *App) reloadSchema(ctx context.Context) error {
+	cols, version, err := a.store.Collections(ctx)
+	if err != nil {
+		return fmt.Errorf("load schema: %w", err)
+	}
+	a.schema.Store(NewSchema(version, cols))
+	return nil
+}
+
+// watchSchema reloads the schema when its version moves.
+func (a *App) watchSchema(ctx context.Context) {
+	defer close(a.done)
+	if a.poll < 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(a.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := a.store.SchemaVersion(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("schema version check failed", "err", err)
+			}
+			continue
+		}
+		if v != a.Schema().Version {
+			if err := a.reloadSchema(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("schema reload failed", "err", err)
+			}
+		}
+	}
+}
+
+func (a *App) ensureSystemCollections(ctx context.Context) error {
+	if a.Schema().Collection(SuperusersCollection) != nil {
+		return nil
+	}
+	c := &Collection{Name: SuperusersCollection, Type: CollectionAuth, System: true, Fields: withAuthFields(nil),
+		Auth: &AuthOptions{MinPasswordLength: 10}}
+	now := Now()
+	c.Created, c.Updated = now, now
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := a.store.CreateCollection(ctx, c); err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create %s: %w", SuperusersCollection, err)
+	}
+	return a.reloadSchema(ctx)
+}

@@ -1,0 +1,291 @@
+package loam
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Body is a record write as clients send it: field name to raw JSON value.
+type Body map[string]json.RawMessage
+
+// JSONBody turns Go values into a Body, for callers using Loam as a library.
+func JSONBody(values map[string]any) (Body, error) {
+	b := make(Body, len(values))
+	for k, v := range values {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", k, err)
+		}
+		b[k] = raw
+	}
+	return b, nil
+}
+
+func (a *App) collection(name string) (*Collection, error) {
+	c := a.Schema().Collection(name)
+	if c == nil {
+		return nil, Errorf(CodeNotFound, "collection %q not found", name)
+	}
+	return c, nil
+}
+
+// GetRecord returns one record under the collection's view rule.
+func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id string) (*Record, error) {
+	c, err := a.collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	if err := allow(who, c.Rules.View, "viewing "+c.Name); err != nil {
+		return nil, err
+	}
+	return a.store.GetRecord(ctx, c, id)
+}
+
+// ListRecords returns a page of records under the collection's list rule.
+func (a *App) ListRecords(ctx context.Context, who *Principal, collection string, q ListQuery) (*RecordList, error) {
+	c, err := a.collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	if err := allow(who, c.Rules.List, "listing "+c.Name); err != nil {
+		return nil, err
+	}
+	for _, k := range q.Sort {
+		if k.Field != ColID && k.Field != ColCreated && k.Field != ColUpdated {
+			f := c.Field(k.Field)
+			if f == nil || (f.Hidden && !who.IsSuperuser()) {
+				return nil, Errorf(CodeInvalidSort, "cannot sort by %q: no such field", k.Field)
+			}
+			if f.Type == TypePassword || f.Type == TypeJSON || f.MultiValued() {
+				return nil, Errorf(CodeInvalidSort, "cannot sort by %q: a %s field", k.Field, f.Type)
+			}
+		}
+	}
+	return a.store.ListRecords(ctx, c, q)
+}
+
+// CreateRecord validates body against the live schema, runs the create hooks
+// and writes the record with its event. Every field error comes back at once.
+func (a *App) CreateRecord(ctx context.Context, who *Principal, collection string, body Body) (*Record, error) {
+	c, err := a.collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	if err := allow(who, c.Rules.Create, "creating "+c.Name+" records"); err != nil {
+		return nil, err
+	}
+	now := Now()
+	r := &Record{Collection: c.Name, Created: now, Updated: now, Data: make(map[string]any, len(c.Fields))}
+	var fe FieldErrors
+	unknown := false
+	if raw, ok := body[ColID]; ok {
+		var id string
+		if err := json.Unmarshal(raw, &id); err != nil || !ValidID(id) {
+			fe.Add(ColID, FieldInvalidType, "must be 15 characters of a-z and 0-9")
+		} else {
+			r.ID = id
+		}
+	}
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	unknown = a.applyBody(c, r, body, true, &fe)
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if _, given := body[f.Name]; given {
+			continue
+		}
+		switch {
+		case f.Type == TypeAutodate:
+			r.Data[f.Name] = now
+		case len(f.Default) > 0:
+			v, _ := f.Normalize(f.Default) // checked when the collection was saved
+			r.Data[f.Name] = v
+		case f.Type == TypeBool:
+			r.Data[f.Name] = false
+		default:
+			r.Data[f.Name] = nil
+		}
+	}
+	addRequired(c, r, &fe)
+	if err := bodyError(fe, unknown); err != nil {
+		return nil, err
+	}
+	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
+	err = a.onRecordCreate.Trigger(e, func(e *RecordEvent) error {
+		if err := checkRequired(e.Collection, e.Record); err != nil {
+			return err
+		}
+		return a.store.InsertRecord(e.Context, e.Collection, e.Record)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Record, nil
+}
+
+// UpdateRecord merges body into the stored record, validates the result and
+// writes it. With ifMatch (an ETag), a record changed since is refused with
+// ErrPreconditionFailed; without it, a concurrent change is merged again.
+func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id string, body Body, ifMatch string) (*Record, error) {
+	c, err := a.collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	if err := allow(who, c.Rules.Update, "updating "+c.Name+" records"); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		rec, err := a.updateOnce(ctx, who, c, id, body, ifMatch)
+		if errors.Is(err, ErrPreconditionFailed) && ifMatch == "" && attempt < 3 {
+			continue
+		}
+		return rec, err
+	}
+}
+
+func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id string, body Body, ifMatch string) (*Record, error) {
+	cur, err := a.store.GetRecord(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != "" && ifMatch != "*" && ifMatch != cur.ETag() {
+		return nil, Errorf(CodePreconditionFailed, "the record changed since that version")
+	}
+	r := cur.Clone()
+	now := Now()
+	if !now.After(cur.Updated) {
+		now = cur.Updated.Add(time.Millisecond) // every write moves the version
+	}
+	r.Updated = now
+	var fe FieldErrors
+	if raw, ok := body[ColID]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s != cur.ID {
+			fe.Add(ColID, FieldReadOnly, "cannot be changed")
+		}
+	}
+	unknown := a.applyBody(c, r, body, false, &fe)
+	for i := range c.Fields {
+		if f := &c.Fields[i]; f.Type == TypeAutodate && f.OnUpdate {
+			r.Data[f.Name] = now
+		}
+	}
+	addRequired(c, r, &fe)
+	if err := bodyError(fe, unknown); err != nil {
+		return nil, err
+	}
+	_, passwordChanged := body["password"]
+	passwordChanged = passwordChanged && c.IsAuth()
+	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
+	err = a.onRecordUpdate.Trigger(e, func(e *RecordEvent) error {
+		if err := checkRequired(e.Collection, e.Record); err != nil {
+			return err
+		}
+		return a.store.UpdateRecord(e.Context, e.Collection, cur, e.Record, passwordChanged)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Record, nil
+}
+
+// DeleteRecord deletes a record, applying the onDelete rule of every relation
+// that points at it.
+func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id string, ifMatch string) error {
+	c, err := a.collection(collection)
+	if err != nil {
+		return err
+	}
+	if err := allow(who, c.Rules.Delete, "deleting "+c.Name+" records"); err != nil {
+		return err
+	}
+	cur, err := a.store.GetRecord(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	var version *time.Time
+	if ifMatch != "" && ifMatch != "*" {
+		if ifMatch != cur.ETag() {
+			return Errorf(CodePreconditionFailed, "the record changed since that version")
+		}
+		version = &cur.Updated
+	}
+	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: cur, Principal: who}
+	return a.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
+		return a.store.DeleteRecord(e.Context, a.Schema(), e.Collection, e.Record.ID, version)
+	})
+}
+
+// applyBody normalises every field of body into r, collecting field errors.
+// It reports whether body named a field the collection does not have.
+func (a *App) applyBody(c *Collection, r *Record, body Body, create bool, fe *FieldErrors) (unknown bool) {
+	for name, raw := range body {
+		switch name {
+		case ColID:
+			continue
+		case ColCreated, ColUpdated, "collectionName", "collectionId", "expand":
+			fe.Add(name, FieldReadOnly, "is set by the server")
+			continue
+		case "passwordConfirm":
+			if c.IsAuth() {
+				var confirm string
+				pw, _ := jsonString(body["password"])
+				if json.Unmarshal(raw, &confirm) != nil || confirm != pw {
+					fe.Add(name, FieldInvalid, "does not match the password")
+				}
+				continue
+			}
+		}
+		f := c.Field(name)
+		if f == nil {
+			fe.Add(name, FieldUnknown, "is not a field of %s", c.Name)
+			unknown = true
+			continue
+		}
+		v, ferr := f.Normalize(raw)
+		if ferr != nil {
+			fe.Add(name, ferr.Code, "%s", ferr.Message)
+			continue
+		}
+		if f.Type == TypePassword && v != nil {
+			pw := v.(string)
+			if n := len([]rune(pw)); c.Auth != nil && n < c.Auth.MinPasswordLength {
+				fe.Add(name, FieldTooShort, "must be at least %d characters", c.Auth.MinPasswordLength)
+				continue
+			}
+			v = HashPassword(pw)
+		}
+		r.Data[f.Name] = v
+	}
+	return unknown
+}
+
+func bodyError(fe FieldErrors, unknown bool) error {
+	if unknown {
+		return fe.Err(CodeUnknownField, "the body names fields the collection does not have")
+	}
+	return fe.Err(CodeValidationFailed, "some fields are invalid")
+}
+
+// checkRequired reports every required field without a value (hooks may
+// have changed the record since the body was checked).
+func checkRequired(c *Collection, r *Record) error {
+	var fe FieldErrors
+	addRequired(c, r, &fe)
+	return fe.Err(CodeValidationFailed, "some fields are invalid")
+}
+
+// addRequired adds a required error for every required field without a value
+// that has no other error yet.
+func addRequired(c *Collection, r *Record, fe *FieldErrors) {
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if f.Required && IsEmpty(r.Data[f.Name]) {
+			fe.Add(f.Name, FieldRequired, "is required")
+		}
+	}
+}
