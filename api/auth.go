@@ -1,0 +1,56 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"loam"
+)
+
+func (s *Server) authWithPassword(w http.ResponseWriter, r *http.Request) {
+	c := s.collectionFor(w, r)
+	if c == nil {
+		return
+	}
+	body, err := readObject(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	var identity, password string
+	var fe loam.FieldErrors
+	for k, raw := range body {
+		switch k {
+		case "identity":
+			if json.Unmarshal(raw, &identity) != nil {
+				fe.Add(k, loam.FieldInvalidType, "must be a string")
+			}
+		case "password":
+			if json.Unmarshal(raw, &password) != nil {
+				fe.Add(k, loam.FieldInvalidType, "must be a string")
+			}
+		default:
+			fe.Add(k, loam.FieldUnknown, "is not accepted here")
+		}
+	}
+	if identity == "" {
+		fe.Add("identity", loam.FieldRequired, "is required")
+	}
+	if password == "" {
+		fe.Add("password", loam.FieldRequired, "is required")
+	}
+	if err := fe.Err(loam.CodeValidationFailed, "identity and password are required"); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	token, rec, err := s.app.AuthWithPassword(r.Context(), c.Name, identity, password)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	b := append([]byte(`{"token":`), appendString(nil, token)...)
+	b = append(b, `,"record":`...)
+	b = appendRecord(b, c, rec, c.Name == loam.SuperusersCollection)
+	b = append(b, '}')
+	writeBody(w, http.StatusOK, b)
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"loam"
+)
+
+func (s *Server) collectionFor(w http.ResponseWriter, r *http.Request) *loam.Collection {
+	c := s.app.Schema().Collection(r.PathValue("name"))
+	if c == nil {
+		WriteError(w, r, loam.Errorf(loam.CodeNotFound, "collection %q not found", r.PathValue("name")))
+	}
+	return c
+}
+
+// writeRecord answers one record with its ETag.
+func writeRecord(w http.ResponseWriter, r *http.Request, status int, c *loam.Collection, rec *loam.Record) {
+	w.Header().Set("ETag", rec.ETag())
+	writeBody(w, status, appendRecord(make([]byte, 0, 256), c, rec, PrincipalFrom(r).IsSuperuser()))
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.app.GetRecord(r.Context(), PrincipalFrom(r), r.PathValue("name"), r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	c := s.app.Schema().Collection(rec.Collection)
+	if c == nil {
+		WriteError(w, r, loam.Errorf(loam.CodeNotFound, "collection %q not found", rec.Collection))
+		return
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == rec.ETag() {
+		w.Header().Set("ETag", rec.ETag())
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeRecord(w, r, http.StatusOK, c, rec)
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
+	c := s.collectionFor(w, r)
+	if c == nil {
+		return
+	}
+	body, err := readObject(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	rec, err := s.app.CreateRecord(r.Context(), PrincipalFrom(r), c.Name, body)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/collections/"+c.Name+"/records/"+rec.ID)
+	writeRecord(w, r, http.StatusCreated, s.app.Schema().Collection(rec.Collection), rec)
+}
+
+func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
+	c := s.collectionFor(w, r)
+	if c == nil {
+		return
+	}
+	body, err := readObject(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	rec, err := s.app.UpdateRecord(r.Context(), PrincipalFrom(r), c.Name, r.PathValue("id"), body, r.Header.Get("If-Match"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	writeRecord(w, r, http.StatusOK, s.app.Schema().Collection(rec.Collection), rec)
+}
+
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
+	err := s.app.DeleteRecord(r.Context(), PrincipalFrom(r), r.PathValue("name"), r.PathValue("id"), r.Header.Get("If-Match"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// unsupportedParams are list parameters of API.md that later work adds; until
+// then they are refused rather than silently ignored.
+var unsupportedParams = []string{"filter", "expand", "fields", "cursor"}
+
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
+	c := s.collectionFor(w, r)
+	if c == nil {
+		return
+	}
+	q, err := parseListQuery(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	list, err := s.app.ListRecords(r.Context(), PrincipalFrom(r), c.Name, q)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	super := PrincipalFrom(r).IsSuperuser()
+	b := make([]byte, 0, 128+len(list.Items)*256)
+	b = append(b, `{"items":[`...)
+	for i, rec := range list.Items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRecord(b, c, rec, super)
+	}
+	b = append(b, `],"page":`...)
+	b = strconv.AppendInt(b, int64(list.Page), 10)
+	b = append(b, `,"perPage":`...)
+	b = strconv.AppendInt(b, int64(list.PerPage), 10)
+	b = append(b, `,"totalItems":`...)
+	b = strconv.AppendInt(b, list.TotalItems, 10)
+	b = append(b, `,"totalPages":`...)
+	pages := int64(-1)
+	if list.TotalItems >= 0 {
+		pages = (list.TotalItems + int64(list.PerPage) - 1) / int64(list.PerPage)
+	}
+	b = strconv.AppendInt(b, pages, 10)
+	b = append(b, '}')
+	writeBody(w, http.StatusOK, b)
+}
+
+// MaxPerPage is the largest page; larger perPage values are clamped to it.
+const MaxPerPage = 500
+
+func parseListQuery(r *http.Request) (loam.ListQuery, error) {
+	v := r.URL.Query()
+	q := loam.ListQuery{Page: 1, PerPage: 30}
+	for _, p := range unsupportedParams {
+		if v.Has(p) {
+			return q, loam.Errorf(loam.CodeInvalidQuery, "the %q parameter is not supported yet", p)
+		}
+	}
+	if s := v.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return q, loam.Errorf(loam.CodeInvalidQuery, "page must be a whole number from 1")
+		}
+		q.Page = n
+	}
+	if s := v.Get("perPage"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			if err != nil && len(s) > 0 && allDigits(s) {
+				n = MaxPerPage // a huge number is clamped like any large one
+			} else {
+				return q, loam.Errorf(loam.CodeInvalidQuery, "perPage must be a whole number from 1")
+			}
+		}
+		q.PerPage = min(n, MaxPerPage)
+	}
+	switch s := v.Get("skipTotal"); s {
+	case "", "0", "false":
+	case "1", "true":
+		q.SkipTotal = true
+	default:
+		return q, loam.Errorf(loam.CodeInvalidQuery, "skipTotal must be 1 or 0")
+	}
+	if s := v.Get("sort"); s != "" {
+		for _, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			k := loam.SortKey{Field: part}
+			if rest, ok := strings.CutPrefix(part, "-"); ok {
+				k = loam.SortKey{Field: rest, Desc: true}
+			} else if rest, ok := strings.CutPrefix(part, "+"); ok {
+				k.Field = rest
+			}
+			if k.Field == "" || len(k.Field) > loam.MaxNameLength {
+				return q, loam.Errorf(loam.CodeInvalidSort, "sort must be a comma-separated list of fields, each optionally prefixed with -")
+			}
+			q.Sort = append(q.Sort, k)
+		}
+		if len(q.Sort) > 8 {
+			return q, loam.Errorf(loam.CodeInvalidSort, "at most 8 sort keys")
+		}
+	}
+	return q, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"loam"
+)
+
+// routes installs the API. Each path is also registered without a method so
+// that a wrong method gets a JSON 405 with Allow instead of the mux's text.
+func (s *Server) routes() {
+	type route struct {
+		path    string
+		methods map[string]http.HandlerFunc
+	}
+	for _, rt := range []route{
+		{"/api/health", map[string]http.HandlerFunc{"GET": s.health}},
+		{"/api/ready", map[string]http.HandlerFunc{"GET": s.ready}},
+		{"/api/collections", map[string]http.HandlerFunc{"GET": s.listCollections, "POST": s.createCollection}},
+		{"/api/collections/{name}", map[string]http.HandlerFunc{
+			"GET": s.getCollection, "PATCH": s.updateCollection, "DELETE": s.deleteCollection}},
+		{"/api/collections/{name}/records", map[string]http.HandlerFunc{"GET": s.listRecords, "POST": s.createRecord}},
+		{"/api/collections/{name}/records/{id}", map[string]http.HandlerFunc{
+			"GET": s.getRecord, "PATCH": s.updateRecord, "DELETE": s.deleteRecord}},
+		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
+	} {
+		var allow []string
+		for m, h := range rt.methods {
+			s.mux.HandleFunc(m+" "+rt.path, h)
+			allow = append(allow, m)
+			if m == "GET" {
+				allow = append(allow, "HEAD")
+			}
+		}
+		allowed := strings.Join(allow, ", ")
+		s.mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allowed)
+			WriteError(w, r, loam.Errorf(loam.CodeMethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allowed))
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, loam.Errorf(loam.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeBody(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.Ready(r.Context()); err != nil {
+		logger(r).Warn("not ready", "err", err)
+		WriteError(w, r, loam.Errorf(loam.CodeUnavailable, "the database is not ready"))
+		return
+	}
+	writeBody(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
