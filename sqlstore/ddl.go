@@ -191,6 +191,11 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		if err := s.d.LockSchema(ctx, tx); err != nil {
 			return err
 		}
+		if refs, err := s.referencingCollections(ctx, tx, c); err != nil {
+			return err
+		} else if len(refs) > 0 {
+			return &loam.Error{Code: loam.CodeConflict, Message: "relations point at " + c.Name + ": " + strings.Join(refs, ", ")}
+		}
 		if _, err := tx.Exec(ctx, "DROP TABLE "+quote(c.Name)); err != nil {
 			if kind, _ := s.d.ConstraintError(err); kind == ForeignKeyViolation {
 				return &loam.Error{Code: loam.CodeConflict, Message: "other records reference this collection", Err: err}
@@ -213,6 +218,35 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		return fmt.Errorf("delete collection %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// referencingCollections names the relation fields of other collections that target c.
+func (s *Store) referencingCollections(ctx context.Context, tx Querier, c *loam.Collection) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT definition FROM _collections`)
+	if err != nil {
+		return nil, fmt.Errorf("read collections: %w", err)
+	}
+	defer rows.Close()
+	var refs []string
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return nil, fmt.Errorf("read collections: %w", err)
+		}
+		other := &loam.Collection{}
+		if err := json.Unmarshal([]byte(def), other); err != nil {
+			return nil, fmt.Errorf("decode collection: %w", err)
+		}
+		if other.ID == c.ID {
+			continue
+		}
+		for _, f := range other.Fields {
+			if f.Type == loam.TypeRelation && f.Collection == c.Name {
+				refs = append(refs, other.Name+"."+f.Name)
+			}
+		}
+	}
+	return refs, rows.Err()
 }
 
 // UpdateCollection alters the table from old to new, keeping the data.

@@ -1,0 +1,194 @@
+// Package cli holds the loam commands. It wires the App to a store chosen by
+// --db and to the HTTP API; cmd/loam/main.go only calls Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"loam"
+	"loam/postgres"
+	"loam/sqlite"
+)
+
+const usage = `loam — the backend a digital product grows in
+
+Usage:
+  loam serve [flags]                       run the server
+  loam superuser create EMAIL PASSWORD     create a superuser
+  loam superuser upsert EMAIL PASSWORD     create a superuser or set its password
+  loam schema export [flags]               print every collection as JSON
+  loam schema apply FILE [--allow-drop]    make the schema match FILE (shows the plan)
+
+Common flags (each also read from the environment as LOAM_<NAME>):
+  --dir DIR        data directory for SQLite (default ./loam_data)
+  --db DSN         a SQLite file path or a postgres:// URL (default DIR/data.db)
+  --log-format F   text or json (default text)
+  --log-level L    debug, info, warn or error (default info)
+Serve flags:
+  --http ADDR      listen address (default 127.0.0.1:8090)
+`
+
+// Main runs one command and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "superuser":
+		err = superuser(ctx, args[1:], stdout, stderr)
+	case "schema":
+		err = schema(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "loam: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "loam: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "loam: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// options are the settings every command shares.
+type options struct {
+	dir       string
+	db        string
+	http      string
+	logFormat string
+	logLevel  string
+}
+
+// flags declares the shared flags on fs, with defaults taken from LOAM_*
+// variables: flag > environment > default.
+func (o *options) flags(fs *flag.FlagSet, withHTTP bool) {
+	fs.StringVar(&o.dir, "dir", env("LOAM_DIR", "loam_data"), "data directory")
+	fs.StringVar(&o.db, "db", env("LOAM_DB", ""), "SQLite path or postgres:// URL")
+	fs.StringVar(&o.logFormat, "log-format", env("LOAM_LOG_FORMAT", "text"), "text or json")
+	fs.StringVar(&o.logLevel, "log-level", env("LOAM_LOG_LEVEL", "info"), "debug, info, warn, error")
+	if withHTTP {
+		fs.StringVar(&o.http, "http", env("LOAM_HTTP", "127.0.0.1:8090"), "listen address")
+	}
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// parse parses flags that may come before or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (o *options) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", o.logLevel)}
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", o.logFormat)}
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openApp opens the store chosen by the options and starts an App on it.
+func (o *options) openApp(ctx context.Context, log *slog.Logger) (*loam.App, error) {
+	var store loam.Store
+	var err error
+	if isPostgres(o.db) {
+		store, err = postgres.Open(ctx, postgres.Config{URL: o.db, Logger: log})
+	} else {
+		path := o.db
+		if path == "" {
+			path = filepath.Join(o.dir, "data.db")
+		}
+		store, err = sqlite.Open(ctx, sqlite.Config{Path: path, Logger: log})
+	}
+	if err != nil {
+		return nil, err
+	}
+	app, err := loam.New(loam.Config{Store: store, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := app.Start(ctx); err != nil {
+		app.Stop()
+		return nil, err
+	}
+	return app, nil
+}
+
+// describe says where the data lives, without a password.
+func (o *options) describe() string {
+	if isPostgres(o.db) {
+		return "PostgreSQL " + redact(o.db)
+	}
+	if o.db != "" {
+		return "SQLite " + o.db
+	}
+	return "SQLite " + filepath.Join(o.dir, "data.db")
+}
+
+func redact(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	creds := dsn[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return dsn[:scheme+3] + user + ":***" + dsn[at:]
+	}
+	return dsn
+}

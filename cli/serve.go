@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"loam"
+	"loam/api"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.flags(fs, true)
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", pos[0])}
+	}
+	log, err := o.logger(stderr)
+	if err != nil {
+		return err
+	}
+	app, err := o.openApp(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer app.Stop()
+	srv := api.New(app, api.Config{Addr: o.http, Logger: log})
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Loam is serving http://%s/api/ (data: %s)\n", srv.Addr(), o.describe())
+	if n, err := superuserCount(ctx, app); err == nil && n == 0 {
+		fmt.Fprintf(stdout, "No superuser yet. Create the first one with:\n  loam superuser create you@example.com 'a long password'%s\n", o.flagsHint())
+	}
+	<-ctx.Done()
+	log.Info("shutting down: waiting for in-flight requests")
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
+	defer cancel()
+	if err := srv.Stop(stopCtx); err != nil {
+		return err
+	}
+	if err := app.Stop(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// flagsHint repeats the flags that chose the database, for the printed command.
+func (o *options) flagsHint() string {
+	switch {
+	case o.db != "":
+		return " --db '" + o.db + "'"
+	case o.dir != "loam_data":
+		return " --dir '" + o.dir + "'"
+	}
+	return ""
+}
+
+func superuserCount(ctx context.Context, app *loam.App) (int64, error) {
+	list, err := app.ListRecords(ctx, loam.System, loam.SuperusersCollection, loam.ListQuery{PerPage: 1})
+	if err != nil {
+		return 0, err
+	}
+	return list.TotalItems, nil
+}
