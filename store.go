@@ -28,13 +28,19 @@ type Store interface {
 	// A name already taken is ErrConflict.
 	CreateCollection(ctx context.Context, c *Collection) error
 	// UpdateCollection alters the table from old to new in one transaction,
-	// keeping the data. Fields are matched by id. A change that existing rows
-	// violate is ErrConflict naming the field. schema is the state after the change.
+	// keeping the data. Fields are matched by id; a new field with a default
+	// gives it to existing rows. A change that existing rows violate is
+	// ErrConflict naming the field (its new name) and changes nothing. A
+	// rename also retargets the relations of other collections. Names clash
+	// case-insensitively.
 	UpdateCollection(ctx context.Context, old, new *Collection) error
-	// DeleteCollection drops the table and the catalogue row.
+	// DeleteCollection drops the table and the catalogue row; when another
+	// collection's relations point at it, it is ErrConflict.
 	DeleteCollection(ctx context.Context, c *Collection) error
 
-	// InsertRecord writes a new record and its event in one transaction.
+	// InsertRecord writes a new record and its event in one transaction. The
+	// caller sets the id, times and autodate values; the store writes them as
+	// given.
 	InsertRecord(ctx context.Context, c *Collection, r *Record) error
 	// UpdateRecord writes r over the stored record whose updated time is
 	// prev.Updated; when the stored one has moved on it returns
@@ -46,9 +52,12 @@ type Store interface {
 	DeleteRecord(ctx context.Context, s *Schema, c *Collection, id string, ifUpdated *time.Time) error
 	// GetRecord returns one record or ErrNotFound.
 	GetRecord(ctx context.Context, c *Collection, id string) (*Record, error)
-	// FindRecord returns the record whose field equals value, or ErrNotFound.
+	// FindRecord returns the record whose field equals value, or ErrNotFound
+	// (an unknown field is invalid_query).
 	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
-	// ListRecords returns a page of records.
+	// ListRecords returns a page of records, ordered by the sort keys then id.
+	// Missing values sort as the smallest on every database. An unknown sort
+	// field is invalid_sort.
 	ListRecords(ctx context.Context, c *Collection, q ListQuery) (*RecordList, error)
 
 	// CreateSession stores a session (only the token's hash).

@@ -72,6 +72,17 @@ func (Dialect) BoolLiteral(b bool) string {
 	return "0"
 }
 
+// OrderBy relies on SQLite's own order, where NULL is the smallest value.
+func (Dialect) OrderBy(quoted string, desc bool) string {
+	if desc {
+		return quoted + " DESC"
+	}
+	return quoted
+}
+
+// IndexColumn is the column itself: SQLite indexes already order NULL first.
+func (Dialect) IndexColumn(quoted string) string { return quoted }
+
 // RebuildToAlter is true: SQLite cannot change a column's constraints in place.
 func (Dialect) RebuildToAlter() bool { return true }
 

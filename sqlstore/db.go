@@ -68,14 +68,30 @@ type Dialect interface {
 	ListEmpty(column string) string
 	// BoolLiteral is the SQL literal of a bool.
 	BoolLiteral(b bool) string
+	// OrderBy is one ORDER BY term. Every dialect sorts missing values
+	// (NULL) as the smallest: first going up, last going down.
+	OrderBy(quoted string, desc bool) string
+	// IndexColumn is one column of CREATE INDEX, ordered like OrderBy so
+	// sorted lists can use the index.
+	IndexColumn(quoted string) string
 	// RebuildToAlter reports whether changing a table's columns rebuilds it
 	// (create, copy, drop, rename: SQLite) rather than altering it in place.
 	RebuildToAlter() bool
 	// LockSchema serialises schema changes across instances inside tx.
 	LockSchema(ctx context.Context, tx Querier) error
-	// ConstraintError classifies a driver error: a unique violation (with the
-	// constraint name when the driver reports it) or a foreign key violation.
+	// ConstraintError classifies a driver error: a unique violation or a
+	// foreign key violation, with the name of the violated index or
+	// constraint when the driver reports it (PostgreSQL does, SQLite does
+	// not: the store checks uniques and relations before writing there).
 	ConstraintError(err error) (kind ConstraintKind, constraint string)
+}
+
+// SchemaChanger is implemented by a DB that caches prepared statements per
+// connection: the store calls SchemaChanged after a schema change, its own or
+// one seen from another instance, so no statement planned against the old
+// tables is reused.
+type SchemaChanger interface {
+	SchemaChanged()
 }
 
 // ConstraintKind classifies a constraint violation.

@@ -43,6 +43,9 @@ func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, err
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("load collections: %w", err)
 	}
+	if s.seen.Swap(version) != version {
+		s.schemaChanged() // possibly changed by another instance
+	}
 	return out, version, nil
 }
 
@@ -77,6 +80,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error 
 		}
 		return bumpSchemaVersion(ctx, tx)
 	})
+	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
 		return fmt.Errorf("create collection %s: %w", c.Name, err)
 	}
@@ -139,17 +143,17 @@ func (s *Store) indexDefs(c *loam.Collection) map[string]string {
 	for i := range c.Fields {
 		f := &c.Fields[i]
 		if f.Unique {
-			out[uniqueIndexName(c, f)] = "CREATE UNIQUE INDEX " + quote(uniqueIndexName(c, f)) + " ON " + table + " (" + quote(f.Name) + ")"
+			out[uniqueIndexName(c, f)] = "CREATE UNIQUE INDEX " + quote(uniqueIndexName(c, f)) + " ON " + table + " (" + s.d.IndexColumn(quote(f.Name)) + ")"
 		}
 		if f.Type == loam.TypeRelation && !f.Multiple && !f.Unique {
-			out[relationIndexName(c, f)] = "CREATE INDEX " + quote(relationIndexName(c, f)) + " ON " + table + " (" + quote(f.Name) + ")"
+			out[relationIndexName(c, f)] = "CREATE INDEX " + quote(relationIndexName(c, f)) + " ON " + table + " (" + s.d.IndexColumn(quote(f.Name)) + ")"
 		}
 	}
 	for i := range c.Indexes {
 		ix := &c.Indexes[i]
 		cols := make([]string, len(ix.Fields))
 		for j, n := range ix.Fields {
-			cols[j] = quote(n)
+			cols[j] = s.d.IndexColumn(quote(n))
 		}
 		kind := "CREATE INDEX "
 		if ix.Unique {
@@ -187,7 +191,10 @@ func (s *Store) schemaConstraintError(c *loam.Collection, err error) error {
 
 // DeleteCollection drops the table and its catalogue row.
 func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error {
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+	// No other collection may point here (checked below), so the only keys
+	// the drop touches are the table's own: with them off, SQLite's implicit
+	// DELETE before DROP TABLE cannot trip over self-references.
+	err := s.db.Write(ctx, WriteOptions{ForeignKeysOff: true}, func(tx Querier) error {
 		if err := s.d.LockSchema(ctx, tx); err != nil {
 			return err
 		}
@@ -214,6 +221,7 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		}
 		return bumpSchemaVersion(ctx, tx)
 	})
+	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
 		return fmt.Errorf("delete collection %s: %w", c.Name, err)
 	}
@@ -306,6 +314,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		}
 		return bumpSchemaVersion(ctx, tx)
 	})
+	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
 		return fmt.Errorf("update collection %s: %w", old.Name, err)
 	}

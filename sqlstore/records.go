@@ -74,11 +74,7 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 				return nil, loam.Errorf(loam.CodeInvalidSort, "unknown sort field %q", k.Field)
 			}
 		}
-		b.sql(quote(k.Field))
-		if k.Desc {
-			b.sql(" DESC")
-		}
-		b.sql(", ")
+		b.sql(s.d.OrderBy(quote(k.Field), k.Desc), ", ")
 	}
 	if idSorted {
 		s := b.String()

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"loam"
 )
@@ -16,13 +17,23 @@ type Store struct {
 	db         DB
 	d          Dialect
 	migrations fs.FS
+	seen       atomic.Int64 // the last schema version Collections returned
 }
 
 var _ loam.Store = (*Store)(nil)
 
 // New returns a Store. migrations holds the adapter's numbered .sql files at its root.
 func New(db DB, d Dialect, migrations fs.FS) *Store {
-	return &Store{db: db, d: d, migrations: migrations}
+	s := &Store{db: db, d: d, migrations: migrations}
+	s.seen.Store(-1)
+	return s
+}
+
+// schemaChanged tells a statement-caching DB that tables changed.
+func (s *Store) schemaChanged() {
+	if sc, ok := s.db.(SchemaChanger); ok {
+		sc.SchemaChanged()
+	}
 }
 
 // DB returns the underlying database, for adapters' own tests and tools.

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -112,7 +113,12 @@ func decodeValue(f *loam.Field, v any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return json.RawMessage(s), nil
+		// PostgreSQL's jsonb prints spaces; answers are compact on every database.
+		var b bytes.Buffer
+		if err := json.Compact(&b, []byte(s)); err != nil {
+			return nil, fmt.Errorf("decode json: %w", err)
+		}
+		return json.RawMessage(b.Bytes()), nil
 	default:
 		s, err := asString(v)
 		if err != nil {

@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"loam"
+	"loam/sqlstore"
+)
+
+// Dialect is PostgreSQL's sqlstore.Dialect. Text columns use the "C"
+// collation, so that sorting and unique checks compare bytes, as SQLite does.
+type Dialect struct{}
+
+var _ sqlstore.Dialect = Dialect{}
+
+// Column types.
+const (
+	typeText = `text COLLATE "C"`
+	typeTime = `timestamptz(3)`
+	typeJSON = `jsonb`
+)
+
+// schemaLockKey is the advisory lock that serialises schema changes: the
+// 64-bit FNV-1a hash of "loam schema". It shows in pg_locks as classid
+// 1556190509, objid 2895907125.
+const schemaLockKey int64 = 6683787345396500789
+
+// Name returns "postgres".
+func (Dialect) Name() string { return "postgres" }
+
+// Placeholder returns $n.
+func (Dialect) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// ColumnType returns the column type of a field: text for strings, bigint
+// or double precision for numbers, timestamptz(3) for dates, and jsonb for
+// json and multi-valued fields.
+func (Dialect) ColumnType(f *loam.Field) string {
+	if f.MultiValued() {
+		return typeJSON
+	}
+	switch f.Type {
+	case loam.TypeNumber:
+		if f.Integer {
+			return "bigint"
+		}
+		return "double precision"
+	case loam.TypeBool:
+		return "boolean"
+	case loam.TypeDate, loam.TypeAutodate:
+		return typeTime
+	case loam.TypeJSON:
+		return typeJSON
+	default: // text, email, url, password, select, relation
+		return typeText
+	}
+}
+
+// IDType is the type of the id column.
+func (Dialect) IDType() string { return typeText }
+
+// TimeType is the type of the created and updated columns.
+func (Dialect) TimeType() string { return typeTime }
+
+// SelectColumn reads jsonb columns as text (the compact JSON the record
+// holds); other columns as they are.
+func (d Dialect) SelectColumn(f *loam.Field, quoted string) string {
+	if d.ColumnType(f) == typeJSON {
+		return quoted + "::text"
+	}
+	return quoted
+}
+
+// Encode turns a canonical value into a pgx parameter. JSON goes as a Go
+// string, which pgx sends as JSON text to a jsonb parameter (and PostgreSQL
+// casts from an untyped text one); times go as UTC truncated to the
+// millisecond, the precision of the columns, so that PostgreSQL does not round.
+func (d Dialect) Encode(f *loam.Field, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case json.RawMessage:
+		if x == nil {
+			return nil
+		}
+		return string(x)
+	case []string:
+		if x == nil {
+			return nil
+		}
+		b, _ := json.Marshal(x) // a []string always marshals
+		return string(b)
+	case time.Time:
+		return d.EncodeTime(x)
+	default:
+		return v
+	}
+}
+
+// EncodeTime returns t in UTC, truncated to the millisecond.
+func (Dialect) EncodeTime(t time.Time) any { return t.UTC().Truncate(time.Millisecond) }
+
+// ListContains is true when the jsonb list column holds the string
+// parameter; a GIN index on the column can serve it.
+func (Dialect) ListContains(column, placeholder string) string {
+	return column + " @> jsonb_build_array(" + placeholder + "::text)"
+}
+
+// ListEmpty is true when the jsonb list column holds an empty list (not when
+// it is NULL).
+func (Dialect) ListEmpty(column string) string { return column + " = '[]'::jsonb" }
+
+// BoolLiteral returns TRUE or FALSE.
+func (Dialect) BoolLiteral(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
+}
+
+// RebuildToAlter is false: PostgreSQL alters tables in place, in a transaction.
+func (Dialect) RebuildToAlter() bool { return false }
+
+// LockSchema takes a transaction-scoped advisory lock that every instance
+// sharing the database takes before a schema change; it is released at commit
+// or rollback.
+func (Dialect) LockSchema(ctx context.Context, tx sqlstore.Querier) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock("+strconv.FormatInt(schemaLockKey, 10)+")"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// PostgreSQL error codes (SQLSTATE) of the constraint violations.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeNotNullViolation    = "23502"
+)
+
+// ConstraintError classifies a PostgreSQL error. For unique and foreign key
+// violations constraint is the violated constraint or unique index; for a
+// not-null violation, which has no constraint name, it is the column.
+func (Dialect) ConstraintError(err error) (sqlstore.ConstraintKind, string) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return sqlstore.NoConstraint, ""
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		return sqlstore.UniqueViolation, pe.ConstraintName
+	case codeForeignKeyViolation:
+		return sqlstore.ForeignKeyViolation, pe.ConstraintName
+	case codeNotNullViolation:
+		return sqlstore.NotNullViolation, pe.ColumnName
+	}
+	return sqlstore.NoConstraint, ""
+}
+
+// OrderBy puts NULL first going up and last going down, as SQLite does.
+func (Dialect) OrderBy(quoted string, desc bool) string {
+	if desc {
+		return quoted + " DESC NULLS LAST"
+	}
+	return quoted + " ASC NULLS FIRST"
+}
+
+// IndexColumn builds indexes in OrderBy's order so sorted lists use them.
+func (Dialect) IndexColumn(quoted string) string { return quoted + " NULLS FIRST" }
