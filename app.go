@@ -31,7 +31,7 @@ type Config struct {
 	// Logger receives the app's logs; nil discards them.
 	Logger *slog.Logger
 	// SchemaPoll is how often the app checks whether another instance changed
-	// the schema (default 2s; negative turns polling off).
+	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
 }
 
@@ -95,7 +95,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	go a.watchSchema(wctx)
+	go a.maintain(wctx)
 	return nil
 }
 
@@ -149,8 +149,9 @@ func (a *App) reloadSchema(ctx context.Context) error {
 	return nil
 }
 
-// watchSchema reloads the schema when its version moves.
-func (a *App) watchSchema(ctx context.Context) {
+// maintain reloads the schema when its version moves (another instance
+// changed it) and, hourly, purges expired idempotency keys.
+func (a *App) maintain(ctx context.Context) {
 	defer close(a.done)
 	if a.poll < 0 {
 		<-ctx.Done()
@@ -158,11 +159,18 @@ func (a *App) watchSchema(ctx context.Context) {
 	}
 	t := time.NewTicker(a.poll)
 	defer t.Stop()
+	lastPurge := time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if time.Since(lastPurge) > time.Hour {
+			lastPurge = time.Now()
+			if _, err := a.store.PurgeIdempotency(ctx, Now().Add(-IdempotencyTTL)); err != nil && ctx.Err() == nil {
+				a.log.Warn("idempotency purge failed", "err", err)
+			}
 		}
 		v, err := a.store.SchemaVersion(ctx)
 		if err != nil {

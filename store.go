@@ -69,6 +69,8 @@ type Store interface {
 
 	// Events returns events with a sequence above after, oldest first.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+
+	IdempotencyStore
 }
 
 // SortKey orders a list by one field.
@@ -117,4 +119,34 @@ type Event struct {
 	RecordID   string
 	Action     string
 	Time       time.Time
+}
+
+// IdempotencyEntry is the first answer to a request that carried an
+// Idempotency-Key. Status is 0 while that first request still runs.
+type IdempotencyEntry struct {
+	// Key is the hash of the caller and the key they sent.
+	Key []byte
+	// Request is the hash of the method, path and body, so a key reused for
+	// a different request is recognised.
+	Request []byte
+	Status  int
+	// Header holds the replayed headers, as JSON.
+	Header  string
+	Body    []byte
+	Created time.Time
+}
+
+// IdempotencyStore keeps idempotency keys. It is part of Store.
+type IdempotencyStore interface {
+	// ReserveIdempotency inserts e (with Status 0) unless an entry with its
+	// key exists that was created after expired (and, while still running,
+	// after abandoned); that entry is returned instead, and e is not stored.
+	// Older entries with the key are replaced.
+	ReserveIdempotency(ctx context.Context, e *IdempotencyEntry, expired, abandoned time.Time) (*IdempotencyEntry, error)
+	// CompleteIdempotency stores the answer of a reserved key.
+	CompleteIdempotency(ctx context.Context, key []byte, status int, header string, body []byte) error
+	// ReleaseIdempotency forgets a reserved key, so a retry runs again.
+	ReleaseIdempotency(ctx context.Context, key []byte) error
+	// PurgeIdempotency deletes entries created before a time.
+	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
 }

@@ -20,9 +20,9 @@ func (s *Server) routes() {
 		{"/api/collections", map[string]http.HandlerFunc{"GET": s.listCollections, "POST": s.createCollection}},
 		{"/api/collections/{name}", map[string]http.HandlerFunc{
 			"GET": s.getCollection, "PATCH": s.updateCollection, "DELETE": s.deleteCollection}},
-		{"/api/collections/{name}/records", map[string]http.HandlerFunc{"GET": s.listRecords, "POST": s.createRecord}},
+		{"/api/collections/{name}/records", map[string]http.HandlerFunc{"GET": s.listRecords, "POST": s.idempotent(s.createRecord)}},
 		{"/api/collections/{name}/records/{id}", map[string]http.HandlerFunc{
-			"GET": s.getRecord, "PATCH": s.updateRecord, "DELETE": s.deleteRecord}},
+			"GET": s.getRecord, "PATCH": s.idempotent(s.updateRecord), "DELETE": s.idempotent(s.deleteRecord)}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 	} {
 		var allow []string
