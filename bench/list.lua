@@ -1,0 +1,30 @@
+-- a page of a list: GET /api/collections/posts/records?page=N&perPage=30,
+-- N random in 1..300 (the 10 000 seeded records make 334 pages).
+-- usage: wrk -s bench/list.lua URL [-- skipTotal] [COLLECTION]
+-- With "skipTotal" the requests add skipTotal=1, so no total is counted.
+local reqs = {}
+
+function init(args)
+  local extra = ""
+  if args[1] == "skipTotal" then extra = "&skipTotal=1" end
+  local coll = args[2] or "posts"
+  for page = 1, 300 do
+    reqs[page] = wrk.format("GET",
+      "/api/collections/" .. coll .. "/records?page=" .. page .. "&perPage=30" .. extra)
+  end
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 1000003)
+end
+
+function request()
+  return reqs[math.random(#reqs)]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH rps=%.1f p50=%.3f p90=%.3f p99=%.3f max=%.3f requests=%d non2xx=%d sockerr=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000,
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
+end
