@@ -21,7 +21,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if len(pos) > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", pos[0])}
 	}
-	log, err := o.logger(stderr)
+	// Request logs are buffered and flushed every 100 ms: one write per
+	// batch instead of a system call per request.
+	lw := newLogWriter(stderr, 100*time.Millisecond)
+	defer lw.Close()
+	log, err := o.logger(lw)
 	if err != nil {
 		return err
 	}
