@@ -140,8 +140,8 @@ func (f *Field) Normalize(raw json.RawMessage) (any, *FieldError) {
 		}
 		return s, nil
 	case TypeNumber:
-		if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
-			return bad(FieldInvalidType, "must be a number")
+		if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') || !json.Valid(raw) {
+			return bad(FieldInvalidType, "must be a number") // JSON syntax only: no Inf, hex or leading zeros
 		}
 		x, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil {
@@ -192,10 +192,11 @@ func (f *Field) Normalize(raw json.RawMessage) (any, *FieldError) {
 			return nil, nil
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
+		t = t.UTC() // the range is checked in UTC, as the date is stored
 		if err != nil || t.Year() < 1 || t.Year() > 9999 {
-			return bad(FieldInvalidDate, "must be an RFC 3339 date, like 2026-11-25T10:15:30.123Z")
+			return bad(FieldInvalidDate, "must be an RFC 3339 date from year 1 to 9999, like 2026-11-25T10:15:30.123Z")
 		}
-		return t.UTC().Truncate(time.Millisecond), nil
+		return t.Truncate(time.Millisecond), nil
 	case TypeSelect, TypeRelation:
 		check := func(s string) *FieldError {
 			if f.Type == TypeSelect {

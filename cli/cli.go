@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,15 +181,16 @@ func (o *options) describe() string {
 	return "SQLite " + filepath.Join(o.dir, "data.db")
 }
 
+// redact hides the password of a database URL, in its user part or in a
+// password query parameter.
 func redact(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(an unparsable database URL)"
 	}
-	creds := dsn[scheme+3 : at]
-	if user, _, ok := strings.Cut(creds, ":"); ok {
-		return dsn[:scheme+3] + user + ":***" + dsn[at:]
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
-	return dsn
+	return u.Redacted()
 }

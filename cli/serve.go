@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func (o *options) flagsHint() string {
 	switch {
 	case o.db != "":
-		return " --db '" + o.db + "'"
+		return " --db '" + redact(o.db) + "'"
 	case o.dir != "loam_data":
 		return " --dir '" + o.dir + "'"
 	}
