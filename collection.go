@@ -178,9 +178,12 @@ var reservedFieldNames = map[string]bool{
 	"expand": true, "passwordconfirm": true, "select": true, "from": true, "where": true,
 	"table": true, "order": true, "group": true, "null": true, "true": true, "false": true,
 	"and": true, "or": true, "not": true, "rowid": true, "oid": true, "_rowid_": true,
+	// PostgreSQL's system columns exist in every table.
+	"xmin": true, "xmax": true, "cmin": true, "cmax": true, "ctid": true, "tableoid": true,
 }
 
-// ReservedCollectionNames cannot be used as collection names: they collide with routes.
+// reservedCollectionNames cannot be used as collection names: they collide
+// with routes. Names starting with sqlite_ or pg_ belong to the databases.
 var reservedCollectionNames = map[string]bool{
 	"collections": true, "settings": true, "health": true, "ready": true, "batch": true,
 	"realtime": true, "jobs": true, "schedules": true, "docs": true, "openapi": true,
@@ -213,7 +216,8 @@ func (c *Collection) Validate() error {
 	var fe FieldErrors
 	if msg := checkName("collection", c.Name); msg != "" {
 		fe.Add("name", FieldInvalid, "%s", msg)
-	} else if !c.System && (strings.HasPrefix(c.Name, "_") || reservedCollectionNames[strings.ToLower(c.Name)]) {
+	} else if lower := strings.ToLower(c.Name); !c.System && (strings.HasPrefix(c.Name, "_") || reservedCollectionNames[lower] ||
+		strings.HasPrefix(lower, "sqlite_") || strings.HasPrefix(lower, "pg_")) {
 		fe.Add("name", FieldInvalid, "collection name %q is reserved", c.Name)
 	}
 	switch c.Type {
@@ -233,6 +237,8 @@ func (c *Collection) Validate() error {
 		key := fmt.Sprintf("fields.%d", i)
 		if f.ID == "" {
 			f.ID = NewID()
+		} else if !validFieldID(f.ID) {
+			fe.Add(key+".id", FieldInvalid, "a field id is 1 to 15 characters of a-z and 0-9")
 		}
 		if seenID[f.ID] {
 			fe.Add(key+".id", FieldInvalid, "field id %q appears twice", f.ID)
@@ -451,4 +457,16 @@ func withAuthFields(fields []Field) []Field {
 		out = append(out, f)
 	}
 	return out
+}
+
+func validFieldID(id string) bool {
+	if len(id) == 0 || len(id) > IDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -132,7 +133,7 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 			continue
 		}
 		if err != nil {
-			fe.Add(k, FieldInvalidType, "has the wrong shape: %s", err.Error())
+			fe.Add(k, FieldInvalidType, "has the wrong shape: %s", decodeProblem(err))
 		}
 	}
 	if len(fe) > 0 {
@@ -290,10 +291,27 @@ func strictDecode(raw []byte, v any) error {
 }
 
 // DecodeCollection decodes a collection definition strictly (unknown keys are errors).
+// A body that is not a JSON object is invalid_json; keys of the wrong
+// shape or unknown keys are invalid_schema.
 func DecodeCollection(raw []byte) (*Collection, error) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return nil, Errorf(CodeInvalidJSON, "the collection definition must be a JSON object")
+	}
 	c := &Collection{}
 	if err := strictDecode(raw, c); err != nil {
-		return nil, &Error{Code: CodeInvalidSchema, Message: "the collection definition is malformed: " + err.Error()}
+		return nil, &Error{Code: CodeInvalidSchema, Message: "the collection definition is malformed: " + decodeProblem(err)}
 	}
 	return c, nil
+}
+
+// decodeProblem describes a JSON decoding error without Go type names.
+func decodeProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Sprintf("%q must not be a JSON %s", te.Field, te.Value)
+		}
+		return "a value must not be a JSON " + te.Value
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }

@@ -258,8 +258,8 @@ func (f *Field) Normalize(raw json.RawMessage) (any, *FieldError) {
 		if !json.Valid(raw) {
 			return bad(FieldInvalidType, "must be JSON")
 		}
-		if bytes.Contains(raw, []byte(`\u0000`)) {
-			return bad(FieldInvalidType, "must not contain NUL characters")
+		if msg := storableJSON(raw); msg != "" {
+			return bad(FieldInvalidType, msg)
 		}
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
@@ -282,3 +282,60 @@ func jsonString(raw json.RawMessage) (string, bool) {
 }
 
 func fmtNum(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// storableJSON reports why valid JSON cannot be stored alike on both
+// databases, or "": PostgreSQL's jsonb refuses NUL characters and lone
+// UTF-16 surrogates in strings, and numbers beyond its numeric range; Loam
+// refuses those everywhere, with numbers held to what a float64 holds.
+func storableJSON(raw []byte) string {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !inString {
+			switch {
+			case c == '"':
+				inString = true
+			case c == '-' || c >= '0' && c <= '9':
+				j := i + 1
+				for j < len(raw) && (raw[j] >= '0' && raw[j] <= '9' || raw[j] == '.' || raw[j] == 'e' || raw[j] == 'E' || raw[j] == '+' || raw[j] == '-') {
+					j++
+				}
+				num := string(raw[i:j])
+				f, err := strconv.ParseFloat(num, 64)
+				mantissa, _, _ := strings.Cut(strings.ToLower(num), "e")
+				if err != nil || f == 0 && strings.ContainsAny(mantissa, "123456789") { // overflow or underflow
+					return "holds a number out of range"
+				}
+				i = j - 1
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(raw) && raw[i+1] == 'u' && i+5 < len(raw) {
+				r, _ := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
+				switch {
+				case r == 0:
+					return "must not contain NUL characters"
+				case r >= 0xd800 && r <= 0xdbff: // a high surrogate needs a low one next
+					if i+11 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+						lo, _ := strconv.ParseUint(string(raw[i+8:i+12]), 16, 32)
+						if lo >= 0xdc00 && lo <= 0xdfff {
+							i += 11
+							continue
+						}
+					}
+					return "holds an unpaired UTF-16 surrogate"
+				case r >= 0xdc00 && r <= 0xdfff:
+					return "holds an unpaired UTF-16 surrogate"
+				}
+				i += 5
+			} else {
+				i++ // skip the escaped character, which may be a quote or a backslash
+			}
+		}
+	}
+	return ""
+}

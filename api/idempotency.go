@@ -48,7 +48,7 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 		}
 		k := sha256.Sum256([]byte(scope + "\x00" + key))
 		reqHash := sha256.New()
-		for _, part := range []string{r.Method, r.URL.Path, r.URL.RawQuery} {
+		for _, part := range []string{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Content-Type")} {
 			reqHash.Write([]byte(part))
 			reqHash.Write([]byte{0})
 		}
@@ -101,6 +101,7 @@ func replay(w http.ResponseWriter, e *loam.IdempotencyEntry) {
 		w.Header().Set(k, v)
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
 	w.Write(e.Body)
 }

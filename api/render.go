@@ -73,7 +73,7 @@ func appendValue(b []byte, f *loam.Field, v any) []byte {
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, loam.TimeLayout)
+	b = loam.AppendTime(b, t)
 	return append(b, '"')
 }
 

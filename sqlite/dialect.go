@@ -54,7 +54,7 @@ func (d Dialect) Encode(_ *loam.Field, v any) any {
 }
 
 // EncodeTime writes a time in the one stored layout.
-func (Dialect) EncodeTime(t time.Time) any { return t.UTC().Format(loam.TimeLayout) }
+func (Dialect) EncodeTime(t time.Time) any { return string(loam.AppendTime(make([]byte, 0, 24), t)) }
 
 // ListContains uses json_each.
 func (Dialect) ListContains(column, placeholder string) string {

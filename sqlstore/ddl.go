@@ -414,6 +414,13 @@ func (s *Store) checkChange(ctx context.Context, tx Querier, old, new *loam.Coll
 					return conflict(n.Name, loam.FieldRequired, "existing records have no value for the new required field; give it a default")
 				}
 			}
+			if n.Unique && len(n.Default) > 0 && string(n.Default) != "null" {
+				if c, err := count(); err != nil {
+					return err
+				} else if c > 1 {
+					return conflict(n.Name, loam.FieldUnique, "every existing record would get the same default")
+				}
+			}
 			continue
 		}
 		col := quote(o.Name)
@@ -490,11 +497,13 @@ func (s *Store) emptyCondition(f *loam.Field, col string) string {
 	return col + " IS NULL"
 }
 
-// alterTable changes columns in place (PostgreSQL).
+// alterTable changes columns in place (PostgreSQL). Drops come first and
+// renames go through temporary names, so swapping two names, or reusing a
+// dropped or renamed field's name, never meets a name still in use.
 func (s *Store) alterTable(ctx context.Context, tx Querier, old, new *loam.Collection) error {
 	table := quote(new.Name)
-	exec := func(stmt string, args ...any) error {
-		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
+	exec := func(stmt string) error {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("alter table: %w", err)
 		}
 		return nil
@@ -505,6 +514,21 @@ func (s *Store) alterTable(ctx context.Context, tx Querier, old, new *loam.Colle
 			if err := exec("ALTER TABLE " + table + " DROP COLUMN " + quote(o.Name)); err != nil {
 				return err
 			}
+		}
+	}
+	var renamed []*loam.Field
+	for i := range new.Fields {
+		n := &new.Fields[i]
+		if o := old.FieldByID(n.ID); o != nil && o.Name != n.Name {
+			if err := exec("ALTER TABLE " + table + " RENAME COLUMN " + quote(o.Name) + " TO " + quote("_loam_tmp_"+n.ID)); err != nil {
+				return err
+			}
+			renamed = append(renamed, n)
+		}
+	}
+	for _, n := range renamed {
+		if err := exec("ALTER TABLE " + table + " RENAME COLUMN " + quote("_loam_tmp_"+n.ID) + " TO " + quote(n.Name)); err != nil {
+			return err
 		}
 	}
 	for i := range new.Fields {
@@ -518,11 +542,6 @@ func (s *Store) alterTable(ctx context.Context, tx Querier, old, new *loam.Colle
 				return err
 			}
 			continue
-		}
-		if o.Name != n.Name {
-			if err := exec("ALTER TABLE " + table + " RENAME COLUMN " + quote(o.Name) + " TO " + quote(n.Name)); err != nil {
-				return err
-			}
 		}
 		if n.Type == loam.TypeRelation && !n.Multiple && o.OnDelete != n.OnDelete {
 			fk := quote(foreignKeyName(new, n))

@@ -104,6 +104,12 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 // InsertRecord writes a new record and its event in one transaction.
 func (s *Store) InsertRecord(ctx context.Context, c *loam.Collection, r *loam.Record) error {
 	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if taken, err := s.exists(ctx, tx, c.Name, []string{loam.ColID}, []any{r.ID}, ""); err != nil {
+			return err
+		} else if taken {
+			return &loam.Error{Code: loam.CodeConflict, Message: "a record with that id exists",
+				Fields: map[string]loam.FieldError{loam.ColID: {Code: loam.FieldUnique, Message: "is already taken"}}}
+		}
 		if err := s.checkRecord(ctx, tx, c, r); err != nil {
 			return err
 		}
@@ -414,7 +420,8 @@ func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) er
 func (d *deletion) referencing(ctx context.Context, ref loam.Reference, id string) ([]string, error) {
 	s := d.s
 	b := &builder{d: s.d}
-	col := quote(ref.Field.Name)
+	// Qualified, so a field named like a column of json_each (value, key, ...) stays ours.
+	col := quote(ref.Collection.Name) + "." + quote(ref.Field.Name)
 	b.sql("SELECT id FROM ", quote(ref.Collection.Name), " WHERE ")
 	if ref.Field.Multiple {
 		b.args = append(b.args, id)

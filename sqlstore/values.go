@@ -161,13 +161,7 @@ func asTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unexpected %T for a time", v)
 }
 
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(loam.TimeLayout, s)
-	if err != nil {
-		t, err = time.Parse(time.RFC3339Nano, s)
-	}
-	return t.UTC(), err
-}
+func parseTime(s string) (time.Time, error) { return loam.ParseTime(s) }
 
 // EncodeList is the JSON text of a list value, as multi-valued columns hold it.
 func EncodeList(v []string) string {
