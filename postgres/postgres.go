@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -41,7 +43,9 @@ type Config struct {
 	// It is required.
 	URL string
 	// MaxConns caps the pool's connections; 0 keeps the URL's pool_max_conns,
-	// or pgx's default of max(4, number of CPUs).
+	// or else max(8, 4 × GOMAXPROCS): requests wait on the database more than
+	// on the CPU, so a pool as small as pgx's default (the number of CPUs)
+	// leaves both idle under load.
 	MaxConns int32
 	// Logger receives connection events; nil discards them. Queries and their
 	// arguments are never logged (they hold password and token hashes).
@@ -84,8 +88,11 @@ func OpenDB(ctx context.Context, cfg Config) (*DB, error) {
 		// pgx's parse errors redact the password.
 		return nil, fmt.Errorf("open postgres: parse URL: %w", err)
 	}
-	if cfg.MaxConns > 0 {
+	switch {
+	case cfg.MaxConns > 0:
 		pc.MaxConns = cfg.MaxConns
+	case !strings.Contains(cfg.URL, "pool_max_conns"):
+		pc.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
 	db := &DB{}
 	pc.AfterConnect = db.afterConnect

@@ -68,6 +68,17 @@ func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx 
 	return nil
 }
 
+// SchemaChanged forgets the cached read statements, so the statements of a
+// dropped table are not looked up again. They are not closed: a request may
+// be using one this instant. SQLite itself re-prepares a statement whose
+// tables changed, so nothing stale is ever run.
+func (db *DB) SchemaChanged() {
+	db.stmts.Range(func(k, _ any) bool {
+		db.stmts.Delete(k)
+		return true
+	})
+}
+
 // writeWithoutForeignKeys runs fn with foreign keys off (so that rebuilding a
 // table fires no cascade) and refuses to commit if any key is left dangling.
 // foreign_keys cannot change inside a transaction, so it is set around it on
