@@ -14,28 +14,40 @@ import (
 	"loam"
 )
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	keyRequestID ctxKey = iota
-	keyPrincipal
-	keyLogger
-)
+// reqInfo is what the middleware learns about a request; it travels in the
+// context as one value.
+type reqInfo struct {
+	id        string
+	principal *loam.Principal
+	log       *slog.Logger // the server's logger; request_id is added when used
+}
+
+func info(r *http.Request) *reqInfo {
+	ri, _ := r.Context().Value(ctxKey{}).(*reqInfo)
+	return ri
+}
 
 // PrincipalFrom returns the caller of a request, or nil when anonymous.
 func PrincipalFrom(r *http.Request) *loam.Principal {
-	p, _ := r.Context().Value(keyPrincipal).(*loam.Principal)
-	return p
+	if ri := info(r); ri != nil {
+		return ri.principal
+	}
+	return nil
 }
 
 func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(keyRequestID).(string)
-	return id
+	if ri := info(r); ri != nil {
+		return ri.id
+	}
+	return ""
 }
 
+// logger returns a logger that tags lines with the request id.
 func logger(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(keyLogger).(*slog.Logger); ok {
-		return l
+	if ri := info(r); ri != nil {
+		return ri.log.With(slog.String("request_id", ri.id))
 	}
 	return slog.Default()
 }
@@ -96,9 +108,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		log := s.log.With(slog.String("request_id", id))
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		ctx = context.WithValue(ctx, keyLogger, log)
+		ri := &reqInfo{id: id, log: s.log}
+		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -106,7 +117,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic", slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				s.log.Error("panic", slog.String("request_id", id), slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 				if sw.status == 0 {
 					WriteError(sw, r, fmt.Errorf("panic: %v", v))
 				}
@@ -115,7 +126,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if sw.status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(ctx, level, "request",
+			s.log.LogAttrs(ctx, level, "request", slog.String("request_id", id),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Int("bytes", sw.size),
 				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
@@ -134,7 +145,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				WriteError(sw, r, err)
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+			ri.principal = p
 		}
 		next.ServeHTTP(sw, r)
 	})

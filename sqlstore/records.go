@@ -16,9 +16,7 @@ func (s *Store) GetRecord(ctx context.Context, c *loam.Collection, id string) (*
 }
 
 func (s *Store) getRecord(ctx context.Context, q Querier, c *loam.Collection, id string) (*loam.Record, error) {
-	b := &builder{d: s.d}
-	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " WHERE id = ").arg(id)
-	rows, err := q.Query(ctx, b.String(), b.args...)
+	rows, err := q.Query(ctx, s.sqlFor(c).get, id)
 	if err != nil {
 		return nil, fmt.Errorf("get record: %w", err)
 	}
@@ -39,7 +37,7 @@ func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string
 		return nil, loam.Errorf(loam.CodeInvalidQuery, "unknown field %q", field)
 	}
 	b := &builder{d: s.d}
-	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " WHERE ", quote(f.Name), " = ").arg(s.d.Encode(f, value)).sql(" ORDER BY id LIMIT 1")
+	b.sql(s.sqlFor(c).selectFrom, " WHERE ", quote(f.Name), " = ").arg(s.d.Encode(f, value)).sql(" ORDER BY id LIMIT 1")
 	rows, err := s.db.Query(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("find record: %w", err)
@@ -63,7 +61,7 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 		q.Page = 1
 	}
 	b := &builder{d: s.d}
-	b.sql("SELECT ", s.selectList(c), " FROM ", quote(c.Name), " ORDER BY ")
+	b.sql(s.sqlFor(c).selectFrom, " ORDER BY ")
 	idSorted := false
 	for _, k := range q.Sort {
 		switch k.Field {
@@ -113,18 +111,13 @@ func (s *Store) InsertRecord(ctx context.Context, c *loam.Collection, r *loam.Re
 		if err := s.checkRecord(ctx, tx, c, r); err != nil {
 			return err
 		}
-		b := &builder{d: s.d}
-		b.sql("INSERT INTO ", quote(c.Name), " (id, created, updated")
-		for i := range c.Fields {
-			b.sql(", ", quote(c.Fields[i].Name))
-		}
-		b.sql(") VALUES (").arg(r.ID).sql(", ").arg(s.d.EncodeTime(r.Created)).sql(", ").arg(s.d.EncodeTime(r.Updated))
+		args := make([]any, 0, 3+len(c.Fields))
+		args = append(args, r.ID, s.d.EncodeTime(r.Created), s.d.EncodeTime(r.Updated))
 		for i := range c.Fields {
 			f := &c.Fields[i]
-			b.sql(", ").arg(s.d.Encode(f, r.Data[f.Name]))
+			args = append(args, s.d.Encode(f, r.Data[f.Name]))
 		}
-		b.sql(")")
-		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+		if _, err := tx.Exec(ctx, s.sqlFor(c).insert, args...); err != nil {
 			return s.writeError(c, err)
 		}
 		return s.appendEvent(ctx, tx, c.Name, r.ID, loam.ActionCreate, r.Updated)

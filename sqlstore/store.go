@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"loam"
@@ -18,6 +19,7 @@ type Store struct {
 	d          Dialect
 	migrations fs.FS
 	seen       atomic.Int64 // the last schema version Collections returned
+	sql        sync.Map     // collection version -> *recordSQL
 }
 
 var _ loam.Store = (*Store)(nil)
@@ -31,6 +33,7 @@ func New(db DB, d Dialect, migrations fs.FS) *Store {
 
 // schemaChanged tells a statement-caching DB that tables changed.
 func (s *Store) schemaChanged() {
+	s.sql.Clear()
 	if sc, ok := s.db.(SchemaChanger); ok {
 		sc.SchemaChanged()
 	}

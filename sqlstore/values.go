@@ -11,18 +11,50 @@ import (
 	"loam"
 )
 
-// selectList is the column list that reads a whole record of c.
-func (s *Store) selectList(c *loam.Collection) string {
+// recordSQL is the SQL text a collection's record reads and writes reuse,
+// built once per collection version instead of on every request.
+type recordSQL struct {
+	selectFrom string // SELECT <every column> FROM <table>
+	get        string // selectFrom WHERE id = $1
+	insert     string // INSERT INTO <table> (...) VALUES ($1, ...)
+}
+
+// sqlFor returns the cached SQL of c. Collections are immutable snapshots:
+// the key names the version, so a changed collection gets new text.
+func (s *Store) sqlFor(c *loam.Collection) *recordSQL {
+	key := c.ID + "/" + c.Name + "/" + strconv.FormatInt(c.Updated.UnixNano(), 10)
+	if v, ok := s.sql.Load(key); ok {
+		return v.(*recordSQL)
+	}
 	var sb strings.Builder
-	sb.WriteString("id, created, updated")
+	sb.WriteString("SELECT id, created, updated")
 	for i := range c.Fields {
 		sb.WriteString(", ")
 		sb.WriteString(s.d.SelectColumn(&c.Fields[i], quote(c.Fields[i].Name)))
 	}
-	return sb.String()
+	sb.WriteString(" FROM ")
+	sb.WriteString(quote(c.Name))
+	r := &recordSQL{selectFrom: sb.String()}
+	r.get = r.selectFrom + " WHERE id = " + s.d.Placeholder(1)
+	sb.Reset()
+	sb.WriteString("INSERT INTO " + quote(c.Name) + " (id, created, updated")
+	for i := range c.Fields {
+		sb.WriteString(", " + quote(c.Fields[i].Name))
+	}
+	sb.WriteString(") VALUES (")
+	for i := 0; i < 3+len(c.Fields); i++ {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(s.d.Placeholder(i + 1))
+	}
+	sb.WriteString(")")
+	r.insert = sb.String()
+	s.sql.Store(key, r)
+	return r
 }
 
-// scanRecords reads every row of a selectList query.
+// scanRecords reads every row of a query on recordSQL.selectFrom.
 func scanRecords(c *loam.Collection, rows Rows) ([]*loam.Record, error) {
 	defer rows.Close()
 	n := 3 + len(c.Fields)
