@@ -1,6 +1,7 @@
 package api
 
 import (
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,6 +129,15 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	}
 	b = strconv.AppendInt(b, pages, 10)
 	b = append(b, '}')
+	// A list's ETag is a hash of the page as sent: it changes when any of it does.
+	h := fnv.New64a()
+	h.Write(b)
+	etag := `"l` + strconv.FormatUint(h.Sum64(), 36) + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	writeBody(w, http.StatusOK, b)
 }
 

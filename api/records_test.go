@@ -613,3 +613,26 @@ func rejectErr() error {
 	return &loam.Error{Code: loam.CodeValidationFailed, Message: "rejected by a hook",
 		Fields: map[string]loam.FieldError{"title": {Code: loam.FieldInvalidChoice, Message: "not this title"}}}
 }
+
+// TestListETag: a list answer carries an ETag that changes with its content,
+// and If-None-Match with the current one answers 304.
+func TestListETag(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"n","type":"number"}],"rules":{"list":"","view":"","create":""}}`)
+		e.mustCreate(t, "notes", map[string]any{"n": 1})
+		first := e.do(t, call{Method: "GET", Path: "/api/collections/notes/records"})
+		tag := first.Header.Get("ETag")
+		if first.Status != http.StatusOK || tag == "" {
+			t.Fatalf("list: %d, ETag %q", first.Status, tag)
+		}
+		same := e.do(t, call{Method: "GET", Path: "/api/collections/notes/records", Headers: map[string]string{"If-None-Match": tag}})
+		if same.Status != http.StatusNotModified || len(same.Body) != 0 {
+			t.Fatalf("If-None-Match with the current tag: %d %q", same.Status, same.Body)
+		}
+		e.mustCreate(t, "notes", map[string]any{"n": 2})
+		changed := e.do(t, call{Method: "GET", Path: "/api/collections/notes/records", Headers: map[string]string{"If-None-Match": tag}})
+		if changed.Status != http.StatusOK || changed.Header.Get("ETag") == tag {
+			t.Fatalf("after a create: %d, ETag %q (was %q)", changed.Status, changed.Header.Get("ETag"), tag)
+		}
+	})
+}

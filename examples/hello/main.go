@@ -3,6 +3,7 @@
 // creation and a route of its own, and serves the API.
 //
 //	go run ./examples/hello -http 127.0.0.1:8090 -dir hello_data
+//	go run ./examples/hello -db postgres://postgres@127.0.0.1:5432/hello
 package main
 
 import (
@@ -22,17 +23,19 @@ import (
 
 	"loam"
 	"loam/api"
+	"loam/postgres"
 	"loam/sqlite"
 )
 
 func main() {
 	addr := flag.String("http", "127.0.0.1:8090", "listen address")
-	dir := flag.String("dir", "hello_data", "data directory")
+	dir := flag.String("dir", "hello_data", "data directory (SQLite)")
+	db := flag.String("db", "", "a postgres:// URL instead of SQLite")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	err := run(ctx, *addr, *dir, log, func(addr string) { fmt.Printf("serving http://%s/api/hello\n", addr) })
+	err := run(ctx, *addr, *dir, *db, log, func(addr string) { fmt.Printf("serving http://%s/api/hello\n", addr) })
 	if err != nil {
 		log.Error("hello", "err", err)
 		os.Exit(1)
@@ -40,8 +43,15 @@ func main() {
 }
 
 // run serves until ctx ends; ready is called with the listening address.
-func run(ctx context.Context, addr, dir string, log *slog.Logger, ready func(addr string)) error {
-	store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "data.db"), Logger: log})
+// With db empty the data lives in a SQLite file under dir.
+func run(ctx context.Context, addr, dir, db string, log *slog.Logger, ready func(addr string)) error {
+	var store loam.Store
+	var err error
+	if db != "" {
+		store, err = postgres.Open(ctx, postgres.Config{URL: db, Logger: log})
+	} else {
+		store, err = sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "data.db"), Logger: log})
+	}
 	if err != nil {
 		return err
 	}

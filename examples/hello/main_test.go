@@ -8,14 +8,30 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"loam/postgres/pgtest"
 )
 
 func TestHello(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			db := ""
+			if store == "postgres" {
+				db = pgtest.URL(t)
+			}
+			testHello(t, db)
+		})
+	}
+}
+
+func testHello(t *testing.T, db string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, "127.0.0.1:0", t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
+		errc <- run(ctx, "127.0.0.1:0", t.TempDir(), db, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
 	}()
 	var base string
 	select {

@@ -1,0 +1,149 @@
+package loam_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"loam"
+	"loam/postgres"
+	"loam/postgres/pgtest"
+	"loam/sqlite"
+)
+
+// startApp starts an App on a fresh store of the given kind.
+func startApp(t *testing.T, kind string) *loam.App {
+	t.Helper()
+	ctx := context.Background()
+	var store loam.Store
+	var err error
+	switch kind {
+	case "sqlite":
+		store, err = sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	case "postgres":
+		store, err = postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t)})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := loam.New(loam.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Stop() })
+	return app
+}
+
+func TestRecordHooks(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			app := startApp(t, kind)
+			for _, name := range []string{"posts", "other"} {
+				if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: name,
+					Fields: []loam.Field{{Name: "title", Type: loam.TypeText}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var trail []string
+			record := func(step string) { trail = append(trail, step) }
+			// The first handler runs outermost: before and after the second.
+			for _, h := range []struct {
+				name string
+				hook loam.CollectionHook
+			}{
+				{"create", app.OnRecordCreate("posts")},
+				{"update", app.OnRecordUpdate("posts")},
+				{"delete", app.OnRecordDelete("posts")},
+			} {
+				h.hook.Bind(func(e *loam.RecordEvent) error {
+					record(h.name + " outer before")
+					err := e.Next()
+					// After Next the write is committed: the store has it (or not, for delete).
+					_, getErr := app.Store().GetRecord(ctx, e.Collection, e.Record.ID)
+					record(h.name + " outer after, stored=" + map[bool]string{true: "yes", false: "no"}[getErr == nil])
+					return err
+				})
+				h.hook.Bind(func(e *loam.RecordEvent) error {
+					record(h.name + " inner before")
+					if title, _ := e.Record.Get("title").(string); title == "refuse" {
+						return loam.Errorf(loam.CodeForbidden, "no")
+					}
+					if h.name != "delete" {
+						e.Record.Set("title", "changed by hook")
+					}
+					return e.Next()
+				})
+			}
+			body := func(title string) loam.Body {
+				b, _ := loam.JSONBody(map[string]any{"title": title})
+				return b
+			}
+			rec, err := app.CreateRecord(ctx, loam.System, "posts", body("hello"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Get("title") != "changed by hook" {
+				t.Fatalf("title = %v: a before hook's change was not written", rec.Get("title"))
+			}
+			if _, err := app.UpdateRecord(ctx, loam.System, "posts", rec.ID, body("again"), ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := app.DeleteRecord(ctx, loam.System, "posts", rec.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				"create outer before", "create inner before", "create outer after, stored=yes",
+				"update outer before", "update inner before", "update outer after, stored=yes",
+				"delete outer before", "delete inner before", "delete outer after, stored=no",
+			}
+			if !slices.Equal(trail, want) {
+				t.Fatalf("hooks ran as\n%q\nwant\n%q", trail, want)
+			}
+
+			// A rejecting hook stops the write and its error comes back as is.
+			trail = nil
+			_, err = app.CreateRecord(ctx, loam.System, "posts", body("refuse"))
+			if !errors.Is(err, loam.ErrForbidden) {
+				t.Fatalf("rejected create: %v, want forbidden", err)
+			}
+			if list, err := app.ListRecords(ctx, loam.System, "posts", loam.ListQuery{}); err != nil || list.TotalItems != 0 {
+				t.Fatalf("a rejected create wrote a record: %v %v", list, err)
+			}
+
+			// Hooks bound to posts do not run for other collections.
+			trail = nil
+			if _, err := app.CreateRecord(ctx, loam.System, "other", body("x")); err != nil {
+				t.Fatal(err)
+			}
+			if len(trail) != 0 {
+				t.Fatalf("posts hooks ran for other: %q", trail)
+			}
+		})
+	}
+}
+
+func TestHookUnbind(t *testing.T) {
+	var h loam.Hook[*loam.RecordEvent]
+	calls := 0
+	id := h.Bind(func(e *loam.RecordEvent) error { calls++; return e.Next() })
+	action := 0
+	run := func() {
+		if err := h.Trigger(&loam.RecordEvent{}, func(*loam.RecordEvent) error { action++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	h.Unbind(id)
+	run()
+	if calls != 1 || action != 2 {
+		t.Fatalf("calls = %d, action = %d; want 1 and 2", calls, action)
+	}
+}
