@@ -2,143 +2,416 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
 
 	"loam"
 	"loam/sqlstore"
 )
 
-// DB is a SQLite database with one writer connection and a read pool.
+// DB is a SQLite database with one writer connection and a pool of
+// read-only connections. It talks to SQLite through the driver's own API, not
+// database/sql: every connection keeps its prepared statements, so a
+// statement is parsed once per connection, and no pool bookkeeping or
+// value conversion stands between a request and SQLite.
 type DB struct {
-	writer *sql.DB
-	reader *sql.DB
+	writerMu sync.Mutex // one write transaction at a time
+	writer   *conn
+	readers  chan *conn
+	all      []*conn
 
-	stmts sync.Map // query text -> *sql.Stmt on reader
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close
 }
+
+// errClosed is returned by calls on a closed DB.
+var errClosed = errors.New("sqlite: database is closed")
 
 var _ sqlstore.DB = (*DB)(nil)
 
-var errorsAs = errors.As
-
-// Exec runs a statement on the writer, outside any transaction.
-func (db *DB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := db.writer.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+// conn is one SQLite connection with its statement cache. Only one
+// goroutine uses a conn at a time.
+type conn struct {
+	c     *sqlite3.Conn
+	stmts map[string]*sqlite3.Stmt
+	stale bool // the schema changed: drop the cache before next use
+	mu    sync.Mutex
 }
 
-// Query runs a read on the read pool. Statements are prepared once per query
-// text and reused.
-func (db *DB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	if st, ok := db.stmts.Load(query); ok {
-		return st.(*sql.Stmt).QueryContext(ctx, args...)
-	}
-	st, err := db.reader.PrepareContext(ctx, query)
+func openConn(path string, pragmas []string) (*conn, error) {
+	c, err := sqlite3.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
-		st.Close()
-		st = prev.(*sql.Stmt)
+	if err := c.BusyTimeout(10 * time.Second); err != nil {
+		c.Close()
+		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	for _, p := range pragmas {
+		if err := c.Exec("PRAGMA " + p); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("PRAGMA %s: %w", p, err)
+		}
+	}
+	return &conn{c: c, stmts: map[string]*sqlite3.Stmt{}}, nil
+}
+
+// prepare returns the connection's statement for query, reset and unbound.
+func (c *conn) prepare(query string) (*sqlite3.Stmt, error) {
+	c.mu.Lock()
+	if c.stale {
+		for _, st := range c.stmts {
+			st.Close()
+		}
+		clear(c.stmts)
+		c.stale = false
+	}
+	c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		if !st.Busy() {
+			return st, nil
+		}
+		// The cached statement still has open rows (a nested query of the
+		// same text): use a fresh one for this call; the caller closes it.
+		fresh, _, err := c.c.Prepare(query)
+		if err != nil {
+			return nil, err
+		}
+		return fresh, nil
+	}
+	st, tail, err := c.c.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	if tail != "" && !blank(tail) {
+		st.Close()
+		return nil, fmt.Errorf("one statement at a time: %q follows", tail)
+	}
+	if st == nil { // an empty statement
+		return nil, errors.New("empty statement")
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func blank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r', ';':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (c *conn) close() error {
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	return c.c.Close()
+}
+
+// bind binds args to the numbered parameters ?1, ?2, ...
+func bind(st *sqlite3.Stmt, args []any) error {
+	for i, a := range args {
+		n := i + 1
+		var err error
+		switch v := a.(type) {
+		case nil:
+			err = st.BindNull(n)
+		case string:
+			err = st.BindText(n, v)
+		case []byte:
+			if v == nil {
+				err = st.BindNull(n)
+			} else {
+				err = st.BindBlob(n, v)
+			}
+		case int:
+			err = st.BindInt64(n, int64(v))
+		case int64:
+			err = st.BindInt64(n, v)
+		case float64:
+			err = st.BindFloat(n, v)
+		case bool:
+			err = st.BindBool(n, v)
+		default:
+			return fmt.Errorf("parameter %d: unsupported type %T", n, a)
+		}
+		if err != nil {
+			return fmt.Errorf("bind parameter %d: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// run executes a statement that returns no rows and reports the changes.
+func (c *conn) exec(query string, args []any) (int64, error) {
+	if len(args) == 0 && !isDML(query) {
+		// DDL and pragmas run once; they are not worth a cache slot.
+		if err := c.c.Exec(query); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	st, err := c.prepare(query)
+	if err != nil {
+		return 0, err
+	}
+	if !c.cached(query, st) {
+		defer st.Close()
+	}
+	defer st.ClearBindings()
+	if err := bind(st, args); err != nil {
+		st.Reset()
+		return 0, err
+	}
+	if err := st.Exec(); err != nil {
+		return 0, err
+	}
+	return c.c.Changes(), nil
+}
+
+// isDML reports whether a statement changes rows (so Changes means something).
+func isDML(q string) bool {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case 'I', 'i', 'U', 'u', 'D', 'd':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// query runs a statement and returns its rows; release runs on Close.
+func (c *conn) query(query string, args []any, release func()) (*rows, error) {
+	st, err := c.prepare(query)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if err := bind(st, args); err != nil {
+		st.ClearBindings()
+		release()
+		return nil, err
+	}
+	return &rows{st: st, release: release, own: !c.cached(query, st)}, nil
+}
+
+// cached reports whether st is the cached statement of query.
+func (c *conn) cached(query string, st *sqlite3.Stmt) bool { return c.stmts[query] == st }
+
+// rows iterates a statement's results.
+type rows struct {
+	st      *sqlite3.Stmt
+	release func()
+	err     error
+	done    bool
+	own     bool // st is not in the cache: close it with the rows
+}
+
+func (r *rows) Next() bool {
+	if r.done {
+		return false
+	}
+	if r.st.Step() {
+		return true
+	}
+	r.err = r.st.Err()
+	r.done = true
+	return false
+}
+
+// Scan copies the current row into dest: *any (int64, float64, string,
+// []byte or nil, by the value's storage class), *string, *int64, *int,
+// *float64, *bool or *[]byte.
+func (r *rows) Scan(dest ...any) error {
+	for i, d := range dest {
+		t := r.st.ColumnType(i)
+		switch p := d.(type) {
+		case *any:
+			switch t {
+			case sqlite3.INTEGER:
+				*p = r.st.ColumnInt64(i)
+			case sqlite3.FLOAT:
+				*p = r.st.ColumnFloat(i)
+			case sqlite3.TEXT:
+				*p = r.st.ColumnText(i)
+			case sqlite3.BLOB:
+				*p = r.st.ColumnBlob(i, nil)
+			default:
+				*p = nil
+			}
+		case *string:
+			*p = r.st.ColumnText(i)
+		case *int64:
+			*p = r.st.ColumnInt64(i)
+		case *int:
+			*p = r.st.ColumnInt(i)
+		case *float64:
+			*p = r.st.ColumnFloat(i)
+		case *bool:
+			*p = r.st.ColumnBool(i)
+		case *[]byte:
+			if t == sqlite3.NULL {
+				*p = nil
+			} else {
+				*p = r.st.ColumnBlob(i, nil)
+			}
+		default:
+			return fmt.Errorf("scan column %d: unsupported destination %T", i, d)
+		}
+	}
+	return nil
+}
+
+func (r *rows) Close() error {
+	if r.release == nil {
+		return nil
+	}
+	if r.own {
+		r.st.Close()
+	} else {
+		r.st.Reset()
+		r.st.ClearBindings()
+	}
+	r.release()
+	r.release = nil
+	return nil
+}
+
+func (r *rows) Err() error { return r.err }
+
+// Exec runs a statement on the writer, outside any transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	db.writerMu.Lock()
+	defer db.writerMu.Unlock()
+	if db.writer == nil {
+		return 0, errClosed
+	}
+	return db.writer.exec(query, args)
+}
+
+// Query runs a read on a connection of the read pool.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	var c *conn
+	select {
+	case <-db.done:
+		return nil, errClosed
+	default:
+	}
+	select {
+	case c = <-db.readers:
+	case <-db.done:
+		return nil, errClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return c.query(query, args, func() { db.readers <- c })
 }
 
 // Write runs fn in one IMMEDIATE transaction on the writer connection.
 func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx sqlstore.Querier) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.writerMu.Lock()
+	defer db.writerMu.Unlock()
+	w := db.writer
+	if w == nil {
+		return errClosed
+	}
 	if opts.ForeignKeysOff {
-		return db.writeWithoutForeignKeys(ctx, fn)
+		// foreign_keys cannot change inside a transaction: set it around it.
+		if err := w.c.Exec("PRAGMA foreign_keys = OFF"); err != nil {
+			return fmt.Errorf("foreign keys off: %w", err)
+		}
+		defer w.c.Exec("PRAGMA foreign_keys = ON")
 	}
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
+	if err := w.c.Exec("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(txQuerier{tx}); err != nil {
-		tx.Rollback()
+	rollback := func() { w.c.Exec("ROLLBACK") }
+	if err := fn(writerTx{w}); err != nil {
+		rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if opts.ForeignKeysOff {
+		if table, err := danglingKeys(w); err != nil {
+			rollback()
+			return err
+		} else if table != "" {
+			rollback()
+			return &loam.Error{Code: loam.CodeConflict, Message: "the change would leave records of " + table + " pointing at missing records"}
+		}
+	}
+	if err := w.c.Exec("COMMIT"); err != nil {
+		rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
-// SchemaChanged forgets the cached read statements, so the statements of a
-// dropped table are not looked up again. They are not closed: a request may
-// be using one this instant. SQLite itself re-prepares a statement whose
-// tables changed, so nothing stale is ever run.
+// danglingKeys runs foreign_key_check and names a table with a dangling key.
+func danglingKeys(w *conn) (string, error) {
+	st, _, err := w.c.Prepare("PRAGMA foreign_key_check")
+	if err != nil {
+		return "", fmt.Errorf("foreign key check: %w", err)
+	}
+	defer st.Close()
+	if st.Step() {
+		return st.ColumnText(0), nil
+	}
+	if err := st.Err(); err != nil {
+		return "", fmt.Errorf("foreign key check: %w", err)
+	}
+	return "", nil
+}
+
+// writerTx runs statements inside Write's transaction.
+type writerTx struct{ w *conn }
+
+func (t writerTx) Exec(_ context.Context, query string, args ...any) (int64, error) {
+	return t.w.exec(query, args)
+}
+
+func (t writerTx) Query(_ context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return t.w.query(query, args, func() {})
+}
+
+// SchemaChanged drops every connection's statement cache before its next
+// use, so statements of dropped tables are released. (SQLite re-prepares a
+// statement whose tables changed by itself; this is about memory.)
 func (db *DB) SchemaChanged() {
-	db.stmts.Range(func(k, _ any) bool {
-		db.stmts.Delete(k)
-		return true
-	})
+	for _, c := range db.all {
+		c.mu.Lock()
+		c.stale = true
+		c.mu.Unlock()
+	}
 }
 
-// writeWithoutForeignKeys runs fn with foreign keys off (so that rebuilding a
-// table fires no cascade) and refuses to commit if any key is left dangling.
-// foreign_keys cannot change inside a transaction, so it is set around it on
-// the one writer connection.
-func (db *DB) writeWithoutForeignKeys(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
-	conn, err := db.writer.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("writer connection: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-		return fmt.Errorf("foreign keys off: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(txQuerier{tx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
-	if err != nil {
-		tx.Rollback()
-		return fmt.Errorf("foreign key check: %w", err)
-	}
-	var table string
-	dangling := rows.Next()
-	if dangling {
-		var rowid, parent, fkid any
-		rows.Scan(&table, &rowid, &parent, &fkid)
-	}
-	rows.Close()
-	if dangling {
-		tx.Rollback()
-		return &loam.Error{Code: loam.CodeConflict, Message: "the change would leave records of " + table + " pointing at missing records"}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// Close closes both pools.
+// Close waits for running reads and the running write, then closes every
+// connection.
 func (db *DB) Close() error {
-	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
-	return errors.Join(db.reader.Close(), db.writer.Close())
-}
-
-type txQuerier struct{ tx *sql.Tx }
-
-func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.tx.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return q.tx.QueryContext(ctx, query, args...)
+	var errs []error
+	db.closeOnce.Do(func() {
+		close(db.done)
+		for range cap(db.readers) {
+			c := <-db.readers
+			errs = append(errs, c.close())
+		}
+		db.writerMu.Lock()
+		errs = append(errs, db.writer.close())
+		db.writer = nil
+		db.writerMu.Unlock()
+	})
+	return errors.Join(errs...)
 }

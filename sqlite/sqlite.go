@@ -6,18 +6,16 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
 
 	"loam/sqlstore"
 )
@@ -54,7 +52,7 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	return sqlstore.New(db, Dialect{}, Migrations()), nil
 }
 
-func openDB(ctx context.Context, cfg Config) (*DB, error) {
+func openDB(_ context.Context, cfg Config) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("open sqlite: no path")
 	}
@@ -67,30 +65,24 @@ func openDB(ctx context.Context, cfg Config) (*DB, error) {
 	if readers <= 0 {
 		readers = max(4, runtime.GOMAXPROCS(0))
 	}
-	base := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(normal)"
-	writer, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	common := []string{"journal_mode = wal", "foreign_keys = ON", "synchronous = NORMAL"}
+	writer, err := openConn(cfg.Path, common)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite writer: %w", err)
-	}
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
-	if err := writer.PingContext(ctx); err != nil {
-		writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
-	reader, err := sql.Open("sqlite3", base+"&_pragma=query_only(1)")
-	if err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	db := &DB{writer: writer, readers: make(chan *conn, readers), all: []*conn{writer}, done: make(chan struct{})}
+	for range readers {
+		c, err := openConn(cfg.Path, append(common, "query_only = ON"))
+		if err != nil {
+			for _, o := range db.all {
+				o.close()
+			}
+			return nil, fmt.Errorf("open sqlite reader: %w", err)
+		}
+		db.readers <- c
+		db.all = append(db.all, c)
 	}
-	reader.SetMaxOpenConns(readers)
-	reader.SetMaxIdleConns(readers)
-	reader.SetConnMaxLifetime(0)
-	reader.SetConnMaxIdleTime(0)
-	return &DB{writer: writer, reader: reader}, nil
+	return db, nil
 }
 
 // Dialect is SQLite's SQL.
@@ -103,7 +95,7 @@ var _ sqlstore.Dialect = Dialect{}
 // before writing, so this is only a backstop.
 func (Dialect) ConstraintError(err error) (sqlstore.ConstraintKind, string) {
 	var e *sqlite3.Error
-	if err == nil || !errorsAs(err, &e) {
+	if err == nil || !errors.As(err, &e) {
 		return sqlstore.NoConstraint, ""
 	}
 	switch e.ExtendedCode() {

@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"loam"
+	"loam/sqlstore"
 )
 
 func TestPragmas(t *testing.T) {
@@ -100,7 +102,55 @@ func TestSmoke(t *testing.T) {
 	r2 := &loam.Record{ID: loam.NewID(), Created: now, Updated: now.Add(time.Millisecond), Data: map[string]any{"title": "hello"}}
 	err = st.InsertRecord(ctx, c, r2)
 	var le *loam.Error
-	if !errorsAs(err, &le) || le.Code != loam.CodeConflict || le.Fields["title"].Code != loam.FieldUnique {
+	if !errors.As(err, &le) || le.Code != loam.CodeConflict || le.Fields["title"].Code != loam.FieldUnique {
 		t.Fatalf("duplicate insert: %v", err)
+	}
+}
+
+// A query nested inside the rows of the same query text must not disturb them.
+func TestNestedSameQuery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db"), Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		if _, err := tx.Exec(ctx, "CREATE TABLE n (v INTEGER)"); err != nil {
+			return err
+		}
+		for i := 1; i <= 3; i++ {
+			if _, err := tx.Exec(ctx, "INSERT INTO n (v) VALUES (?1)", i); err != nil {
+				return err
+			}
+		}
+		outer, err := tx.Query(ctx, "SELECT v FROM n WHERE v >= ?1 ORDER BY v", 1)
+		if err != nil {
+			return err
+		}
+		defer outer.Close()
+		var got []int64
+		for outer.Next() {
+			var v int64
+			if err := outer.Scan(&v); err != nil {
+				return err
+			}
+			got = append(got, v)
+			inner, err := tx.Query(ctx, "SELECT v FROM n WHERE v >= ?1 ORDER BY v", 3)
+			if err != nil {
+				return err
+			}
+			for inner.Next() {
+			}
+			inner.Close()
+		}
+		if len(got) != 3 || got[2] != 3 {
+			t.Errorf("outer rows = %v, want 1 2 3", got)
+		}
+		return outer.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
