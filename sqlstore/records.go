@@ -52,6 +52,10 @@ func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string
 	return recs[0], nil
 }
 
+// deferredJoinOffset is the offset from which a page is read through a
+// subquery over ids; below it the plain query is cheaper (25 vs 37 us at 0).
+const deferredJoinOffset = 300
+
 // ListRecords returns a page of records in the requested order (id breaks ties).
 func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.ListQuery) (*loam.RecordList, error) {
 	if q.PerPage <= 0 {
@@ -60,8 +64,7 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 	if q.Page <= 0 {
 		q.Page = 1
 	}
-	b := &builder{d: s.d}
-	b.sql(s.sqlFor(c).selectFrom, " ORDER BY ")
+	var order []string
 	idSorted := false
 	for _, k := range q.Sort {
 		switch k.Field {
@@ -72,16 +75,24 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 				return nil, loam.Errorf(loam.CodeInvalidSort, "unknown sort field %q", k.Field)
 			}
 		}
-		b.sql(s.d.OrderBy(quote(k.Field), k.Desc), ", ")
+		order = append(order, s.d.OrderBy(quote(k.Field), k.Desc))
 	}
-	if idSorted {
-		s := b.String()
-		b.sb.Reset()
-		b.sb.WriteString(strings.TrimSuffix(s, ", "))
+	if !idSorted {
+		order = append(order, "id") // ties break by id: pages never overlap
+	}
+	orderBy := " ORDER BY " + strings.Join(order, ", ")
+	offset := (q.Page - 1) * q.PerPage
+	b := &builder{d: s.d}
+	sql := s.sqlFor(c)
+	if offset < deferredJoinOffset {
+		b.sql(sql.selectFrom, orderBy, " LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg(offset)
 	} else {
-		b.sql("id")
+		// Deep pages: skip the offset over ids only (the primary key index,
+		// or a sort index), then read the page's whole rows. Measured on
+		// SQLite, 10 000 rows at offset 9 000: 597 -> 235 us.
+		b.sql(sql.selectFrom, " WHERE id IN (SELECT id FROM ", quote(c.Name), orderBy, " LIMIT ").arg(q.PerPage).
+			sql(" OFFSET ").arg(offset).sql(")", orderBy)
 	}
-	b.sql(" LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg((q.Page - 1) * q.PerPage)
 	rows, err := s.db.Query(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list records: %w", err)

@@ -119,6 +119,7 @@ func testList(t *testing.T, open Opener) {
 			}
 		}},
 		{"Sort", testListSort},
+		{"DeepPages", testDeepPages},
 		{"NullsSortFirst", testNullsSortFirst},
 		{"UnknownSortField", func(t *testing.T, s loam.Store) {
 			c, _ := listFixture(t, s)
@@ -218,6 +219,40 @@ func testNullsSortFirst(t *testing.T, s loam.Store) {
 		l := list(t, s, c, loam.ListQuery{Sort: []loam.SortKey{tt.key}, Page: 1, PerPage: 10})
 		if got := ids(l.Items); !slices.Equal(got, tt.want) {
 			t.Errorf("sort %+v with a missing value:\n got %v\nwant %v (missing value first ascending, last descending)", tt.key, got, tt.want)
+		}
+	}
+}
+
+// testDeepPages reads pages on both sides of the offset from which the store
+// may switch its query plan, in several orders, and checks every page is the
+// matching slice of the whole ordered set.
+func testDeepPages(t *testing.T, s loam.Store) {
+	c := createCollection(t, s, &loam.Collection{Name: "many", Fields: []loam.Field{
+		{Name: "grp", Type: loam.TypeNumber, Integer: true},
+	}, Indexes: []loam.Index{{Name: "many_grp", Fields: []string{"grp"}}}})
+	var recs []*loam.Record
+	for i := range 450 {
+		recs = append(recs, insert(t, s, c, map[string]any{"grp": int64(i % 7)}))
+	}
+	byID := func(a, b *loam.Record) int { return cmp.Compare(a.ID, b.ID) }
+	byGrp := func(a, b *loam.Record) int { return cmp.Compare(a.Get("grp").(int64), b.Get("grp").(int64)) }
+	for _, tc := range []struct {
+		name string
+		sort []loam.SortKey
+		cmp  func(a, b *loam.Record) int
+	}{
+		{"id", nil, byID},
+		{"-id", []loam.SortKey{{Field: "id", Desc: true}}, desc(byID)},
+		{"grp", []loam.SortKey{{Field: "grp"}}, func(a, b *loam.Record) int { return cmp.Or(byGrp(a, b), byID(a, b)) }},
+		{"-grp", []loam.SortKey{{Field: "grp", Desc: true}}, func(a, b *loam.Record) int { return cmp.Or(byGrp(b, a), byID(a, b)) }},
+	} {
+		want := ids(sortedBy(recs, tc.cmp))
+		for _, page := range []int{9, 10, 11, 12, 15, 16} { // perPage 30: offsets 240 to 450, the last page empty
+			l := list(t, s, c, loam.ListQuery{Sort: tc.sort, Page: page, PerPage: 30, SkipTotal: true})
+			lo, hi := min((page-1)*30, len(want)), min(page*30, len(want))
+			if !slices.Equal(ids(l.Items), want[lo:hi]) {
+				t.Fatalf("sort %s, page %d:\n got %v\nwant %v", tc.name, page, ids(l.Items), want[lo:hi])
+			}
 		}
 	}
 }
