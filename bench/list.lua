@@ -1,14 +1,18 @@
 -- a page of a list: GET /api/collections/posts/records?page=N&perPage=30,
 -- N random in 1..300 (the 10 000 seeded records make 334 pages).
--- usage: wrk -s bench/list.lua URL [-- skipTotal] [COLLECTION]
--- With "skipTotal" the requests add skipTotal=1, so no total is counted.
+-- usage: wrk -s bench/list.lua URL [-- [skipTotal] [pages=N] [COLLECTION]]
+-- With "skipTotal" the requests add skipTotal=1, so no total is counted;
+-- with "pages=N" the page is random in 1..N instead.
 local reqs = {}
 
 function init(args)
-  local extra = ""
-  if args[1] == "skipTotal" then extra = "&skipTotal=1" end
-  local coll = args[2] or "posts"
-  for page = 1, 300 do
+  local extra, coll, pages = "", "posts", 300
+  for _, a in ipairs(args) do
+    if a == "skipTotal" then extra = "&skipTotal=1"
+    elseif a:match("^pages=%d+$") then pages = tonumber(a:sub(7))
+    else coll = a end
+  end
+  for page = 1, pages do
     reqs[page] = wrk.format("GET",
       "/api/collections/" .. coll .. "/records?page=" .. page .. "&perPage=30" .. extra)
   end

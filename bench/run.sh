@@ -104,9 +104,10 @@ wait_http() {
 # ---------------------------------------------------------------- results
 declare -A RES    # RES[scenario|target]="rps p50 p99 non2xx sockerr"
 TARGETS=()
-SCENARIOS=(get list list-skipTotal create)
+SCENARIOS=(get list-front list list-skipTotal create)
 declare -A TITLE=(
   [get]="get-by-id (GET /records/{id}, random id of $RECORDS)"
+  [list-front]="front list page (GET /records?page=1..10&perPage=30, with totalItems)"
   [list]="list page (GET /records?page=1..300&perPage=30, with totalItems)"
   [list-skipTotal]="list page, skipTotal=1 (no count)"
   [create]="create (POST /records, JSON body)"
@@ -161,6 +162,7 @@ run_floor() {
   TARGETS+=(floor)
   warmup "$url" get.lua "$TMP/floor-ids.txt"
   bench get floor "$url" get.lua "$TMP/floor-ids.txt"
+  bench list-front floor "$url" list.lua pages=10
   bench list floor "$url" list.lua
   bench list-skipTotal floor "$url" list.lua skipTotal
   stop_server "$pid"
@@ -243,6 +245,7 @@ run_loam() {
   TARGETS+=("$store")
   warmup "$url" get.lua "$TMP/ids-$store.txt"
   bench get "$store" "$url" get.lua "$TMP/ids-$store.txt"
+  bench list-front "$store" "$url" list.lua pages=10
   bench list "$store" "$url" list.lua
   bench list-skipTotal "$store" "$url" list.lua skipTotal
   bench create "$store" "$url" create.lua # last: it grows the collection

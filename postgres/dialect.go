@@ -172,3 +172,8 @@ func (Dialect) OrderBy(quoted string, desc bool) string {
 
 // IndexColumn builds indexes in OrderBy's order so sorted lists use them.
 func (Dialect) IndexColumn(quoted string) string { return quoted + " NULLS FIRST" }
+
+// DeferredJoinOffset is 0 (never): PostgreSQL's index scan steps over an
+// offset about as fast as an index-only scan that still fetches heap pages
+// for visibility (0.83 against 1.14 ms at offset 4 500 of 10 000 fresh rows).
+func (Dialect) DeferredJoinOffset() int { return 0 }

@@ -74,6 +74,10 @@ type Dialect interface {
 	// IndexColumn is one column of CREATE INDEX, ordered like OrderBy so
 	// sorted lists can use the index.
 	IndexColumn(quoted string) string
+	// DeferredJoinOffset is the page offset from which a list reads its
+	// page through a subquery over ids (the offset then steps over index
+	// entries, not rows); 0 means never.
+	DeferredJoinOffset() int
 	// RebuildToAlter reports whether changing a table's columns rebuilds it
 	// (create, copy, drop, rename: SQLite) rather than altering it in place.
 	RebuildToAlter() bool
