@@ -58,7 +58,7 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/collections/"+c.Name+"/records/"+rec.ID)
-	writeRecord(w, r, http.StatusCreated, s.app.Schema().Collection(rec.Collection), rec)
+	writeRecord(w, r, http.StatusCreated, c, rec) // rendered with the schema the request was checked against
 }
 
 func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +76,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	writeRecord(w, r, http.StatusOK, s.app.Schema().Collection(rec.Collection), rec)
+	writeRecord(w, r, http.StatusOK, c, rec)
 }
 
 func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
