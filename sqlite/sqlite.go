@@ -91,7 +91,8 @@ type Dialect struct{}
 var _ sqlstore.Dialect = Dialect{}
 
 // ConstraintError classifies SQLite constraint errors by their extended code.
-// SQLite does not name the constraint; the store checks uniques and relations
+// SQLite does not name the constraint: a primary key violation is reported as
+// sqlstore.PrimaryKey; for the others the store checks uniques and relations
 // before writing, so this is only a backstop.
 func (Dialect) ConstraintError(err error) (sqlstore.ConstraintKind, string) {
 	var e *sqlite3.Error
@@ -99,7 +100,9 @@ func (Dialect) ConstraintError(err error) (sqlstore.ConstraintKind, string) {
 		return sqlstore.NoConstraint, ""
 	}
 	switch e.ExtendedCode() {
-	case sqlite3.CONSTRAINT_UNIQUE, sqlite3.CONSTRAINT_PRIMARYKEY:
+	case sqlite3.CONSTRAINT_PRIMARYKEY:
+		return sqlstore.UniqueViolation, sqlstore.PrimaryKey
+	case sqlite3.CONSTRAINT_UNIQUE:
 		return sqlstore.UniqueViolation, ""
 	case sqlite3.CONSTRAINT_FOREIGNKEY:
 		return sqlstore.ForeignKeyViolation, ""

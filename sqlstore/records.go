@@ -108,12 +108,6 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 // InsertRecord writes a new record and its event in one transaction.
 func (s *Store) InsertRecord(ctx context.Context, c *loam.Collection, r *loam.Record) error {
 	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		if taken, err := s.exists(ctx, tx, c.Name, []string{loam.ColID}, []any{r.ID}, ""); err != nil {
-			return err
-		} else if taken {
-			return &loam.Error{Code: loam.CodeConflict, Message: "a record with that id exists",
-				Fields: map[string]loam.FieldError{loam.ColID: {Code: loam.FieldUnique, Message: "is already taken"}}}
-		}
 		if err := s.checkRecord(ctx, tx, c, r); err != nil {
 			return err
 		}

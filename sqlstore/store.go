@@ -140,6 +140,12 @@ func relationIndexName(c *loam.Collection, f *loam.Field) string {
 	return "_" + c.ID + "_" + f.ID + "_r"
 }
 func foreignKeyName(c *loam.Collection, f *loam.Field) string { return "_" + c.ID + "_" + f.ID + "_fk" }
+func primaryKeyName(c *loam.Collection) string                { return "_" + c.ID + "_pk" }
+
+// PrimaryKey is the constraint name a Dialect reports for a primary key
+// violation when its database does not name the constraint (SQLite).
+const PrimaryKey = "PRIMARY KEY"
+
 func collectionIndexName(c *loam.Collection, ix *loam.Index) string {
 	var h uint32 = 2166136261
 	for i := 0; i < len(ix.Name); i++ {
@@ -151,6 +157,9 @@ func collectionIndexName(c *loam.Collection, ix *loam.Index) string {
 
 // fieldOfConstraint returns the field whose unique index or foreign key is named constraint.
 func fieldOfConstraint(c *loam.Collection, constraint string) string {
+	if constraint == PrimaryKey || constraint == primaryKeyName(c) {
+		return loam.ColID
+	}
 	for i := range c.Fields {
 		f := &c.Fields[i]
 		if constraint == uniqueIndexName(c, f) || constraint == foreignKeyName(c, f) {
