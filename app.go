@@ -145,8 +145,13 @@ func (a *App) reloadSchema(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load schema: %w", err)
 	}
-	a.schema.Store(NewSchema(version, cols))
-	return nil
+	next := NewSchema(version, cols)
+	for { // never go back to an older snapshot loaded concurrently
+		cur := a.schema.Load()
+		if cur.Version > version || a.schema.CompareAndSwap(cur, next) {
+			return nil
+		}
+	}
 }
 
 // maintain reloads the schema when its version moves (another instance

@@ -391,9 +391,15 @@ func (f *Field) validate(c *Collection) string {
 		switch f.OnDelete {
 		case "":
 			f.OnDelete = OnDeleteSetNull
+			if f.Required {
+				f.OnDelete = OnDeleteRestrict // a required relation cannot be emptied
+			}
 		case OnDeleteCascade, OnDeleteSetNull, OnDeleteRestrict:
 		default:
 			return "onDelete must be cascade, setNull or restrict"
+		}
+		if f.Required && f.OnDelete == OnDeleteSetNull {
+			return "a required relation cannot use onDelete setNull; use restrict or cascade"
 		}
 		if msg := lengthOK(); msg != "" {
 			return msg

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 func requireSuperuser(who *Principal) error {
@@ -163,7 +164,15 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 		}
 	}
 	n.Updated = Now()
+	if !n.Updated.After(old.Updated) {
+		n.Updated = old.Updated.Add(time.Millisecond) // every version is distinct
+	}
 	if err := a.store.UpdateCollection(ctx, old, n); err != nil {
+		// Perhaps another instance changed the schema first: load it, so a
+		// retry starts from the current definition.
+		if rerr := a.reloadSchema(ctx); rerr != nil {
+			a.log.Warn("schema reload failed", "err", rerr)
+		}
 		return nil, err
 	}
 	if err := a.reloadSchema(ctx); err != nil {

@@ -59,6 +59,13 @@ func (h *Hook[T]) Unbind(id int) {
 	h.handlers = slices.DeleteFunc(h.handlers, func(x hookHandler[T]) bool { return x.id == id })
 }
 
+// bound reports whether any handler is bound.
+func (h *Hook[T]) bound() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.handlers) > 0
+}
+
 // Trigger runs the chain on e, ending with action.
 func (h *Hook[T]) Trigger(e T, action func(e T) error) error {
 	h.mu.RLock()

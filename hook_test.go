@@ -147,3 +147,69 @@ func TestHookUnbind(t *testing.T) {
 		t.Fatalf("calls = %d, action = %d; want 1 and 2", calls, action)
 	}
 }
+
+// What hooks do to a record is checked like a client's body, and a chain
+// that never reaches the write is an error, not a success.
+func TestHookResults(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			app := startApp(t, kind)
+			if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: "posts", Fields: []loam.Field{
+				{Name: "title", Type: loam.TypeText, Max: ptr(5)},
+				{Name: "views", Type: loam.TypeNumber, Integer: true},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			body := func(title string) loam.Body {
+				b, _ := loam.JSONBody(map[string]any{"title": title})
+				return b
+			}
+			set := func(field string, v any) int {
+				return app.OnRecordCreate("posts").Bind(func(e *loam.RecordEvent) error {
+					e.Record.Set(field, v)
+					return e.Next()
+				})
+			}
+			for _, tc := range []struct {
+				name  string
+				field string
+				value any
+				code  string
+			}{
+				{"too long", "title", "much too long", loam.FieldTooLong},
+				{"wrong type", "views", "seven", loam.FieldInvalidType},
+				{"fraction in an integer", "views", 2.5, loam.FieldInvalidType},
+			} {
+				id := set(tc.field, tc.value)
+				_, err := app.CreateRecord(ctx, loam.System, "posts", body("ok"))
+				app.OnRecordCreate("posts").Unbind(id)
+				var le *loam.Error
+				if !errors.As(err, &le) || le.Code != loam.CodeValidationFailed || le.Fields[tc.field].Code != tc.code {
+					t.Errorf("%s: %v, want validation_failed with %s: %s", tc.name, err, tc.field, tc.code)
+				}
+			}
+			// A hook's "" becomes no value, as a client's would.
+			id := set("title", "")
+			rec, err := app.CreateRecord(ctx, loam.System, "posts", body("x"))
+			app.OnRecordCreate("posts").Unbind(id)
+			if err != nil || rec.Get("title") != nil {
+				t.Fatalf("empty title from a hook: %v, %#v; want nil", err, rec.Get("title"))
+			}
+			// A hook that returns without Next stops the write, and says so.
+			id = app.OnRecordCreate("posts").Bind(func(e *loam.RecordEvent) error { return nil })
+			if _, err := app.CreateRecord(ctx, loam.System, "posts", body("lost")); err == nil {
+				t.Fatal("a create whose hook skipped Next reported success")
+			}
+			app.OnRecordCreate("posts").Unbind(id)
+			list, err := app.ListRecords(ctx, loam.System, "posts", loam.ListQuery{})
+			if err != nil || list.TotalItems != 1 {
+				t.Fatalf("records: %v %v; want only the one written", list, err)
+			}
+		})
+	}
+}
+
+func ptr(f float64) *float64 { return &f }

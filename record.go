@@ -85,6 +85,21 @@ func IsEmpty(v any) bool {
 	return false
 }
 
+// ValueJSON is a canonical value (see Record) as a client would send it.
+func ValueJSON(v any) json.RawMessage {
+	switch x := v.(type) {
+	case time.Time:
+		return append(append([]byte{'"'}, AppendTime(nil, x)...), '"')
+	case json.RawMessage:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
 // maxSafeInteger is the largest integer a JSON client can hold exactly (2^53 - 1).
 const maxSafeInteger = 1<<53 - 1
 

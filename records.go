@@ -115,14 +115,19 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		return nil, err
 	}
 	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
+	hooked, ran := a.onRecordCreate.bound(), false
 	err = a.onRecordCreate.Trigger(e, func(e *RecordEvent) error {
-		if err := checkRequired(e.Collection, e.Record); err != nil {
+		ran = true
+		if err := recheck(e.Collection, e.Record, hooked); err != nil {
 			return err
 		}
 		return a.store.InsertRecord(e.Context, e.Collection, e.Record)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !ran {
+		return nil, fmt.Errorf("create %s record: %w", c.Name, errHookSkipped)
 	}
 	return e.Record, nil
 }
@@ -178,17 +183,22 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 	if err := bodyError(fe, unknown); err != nil {
 		return nil, err
 	}
-	_, passwordChanged := body["password"]
-	passwordChanged = passwordChanged && c.IsAuth()
 	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
+	hooked, ran := a.onRecordUpdate.bound(), false
 	err = a.onRecordUpdate.Trigger(e, func(e *RecordEvent) error {
-		if err := checkRequired(e.Collection, e.Record); err != nil {
+		ran = true
+		if err := recheck(e.Collection, e.Record, hooked); err != nil {
 			return err
 		}
+		// Compared after the hooks, which may set a password too.
+		passwordChanged := e.Collection.IsAuth() && e.Record.Data["password"] != cur.Data["password"]
 		return a.store.UpdateRecord(e.Context, e.Collection, cur, e.Record, passwordChanged)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !ran {
+		return nil, fmt.Errorf("update %s/%s: %w", c.Name, id, errHookSkipped)
 	}
 	return e.Record, nil
 }
@@ -215,10 +225,21 @@ func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id s
 		version = &cur.Updated
 	}
 	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: cur, Principal: who}
-	return a.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
+	ran := false
+	err = a.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
+		ran = true
 		return a.store.DeleteRecord(e.Context, a.Schema(), e.Collection, e.Record.ID, version)
 	})
+	if err == nil && !ran {
+		return fmt.Errorf("delete %s/%s: %w", c.Name, id, errHookSkipped)
+	}
+	return err
 }
+
+// errHookSkipped reports a hook chain that ended without running the write
+// and without an error: a hook that forgot to call Next. Answering success
+// would claim a write that never happened.
+var errHookSkipped = errors.New("a hook returned without calling e.Next() and without an error")
 
 // applyBody normalises every field of body into r, collecting field errors.
 // It reports whether body named a field the collection does not have.
@@ -271,10 +292,36 @@ func bodyError(fe FieldErrors, unknown bool) error {
 	return fe.Err(CodeValidationFailed, "some fields are invalid")
 }
 
-// checkRequired reports every required field without a value (hooks may
-// have changed the record since the body was checked).
-func checkRequired(c *Collection, r *Record) error {
+// recheck validates a record again just before it is written. The body was
+// checked already; when hooks ran they may have changed any value, so then
+// every value is checked against its field as if a client had sent it (and
+// brought to its canonical form: "" becomes no value).
+func recheck(c *Collection, r *Record, hooked bool) error {
 	var fe FieldErrors
+	if hooked {
+		for i := range c.Fields {
+			f := &c.Fields[i]
+			v := r.Data[f.Name]
+			switch f.Type {
+			case TypePassword: // holds the hash, set by the service
+				if _, ok := v.(string); !ok && v != nil {
+					fe.Add(f.Name, FieldInvalidType, "must be set through the body")
+				}
+				continue
+			case TypeAutodate:
+				if _, ok := v.(time.Time); !ok && v != nil {
+					fe.Add(f.Name, FieldInvalidType, "must be a time")
+				}
+				continue
+			}
+			nv, ferr := f.Normalize(ValueJSON(v))
+			if ferr != nil {
+				fe.Add(f.Name, ferr.Code, "%s (set by a hook)", ferr.Message)
+				continue
+			}
+			r.Data[f.Name] = nv
+		}
+	}
 	addRequired(c, r, &fe)
 	return fe.Err(CodeValidationFailed, "some fields are invalid")
 }

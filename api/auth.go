@@ -19,6 +19,7 @@ func (s *Server) authWithPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	var identity, password string
 	var fe loam.FieldErrors
+	unknown := false
 	for k, raw := range body {
 		switch k {
 		case "identity":
@@ -31,6 +32,7 @@ func (s *Server) authWithPassword(w http.ResponseWriter, r *http.Request) {
 			}
 		default:
 			fe.Add(k, loam.FieldUnknown, "is not accepted here")
+			unknown = true
 		}
 	}
 	if identity == "" {
@@ -39,7 +41,11 @@ func (s *Server) authWithPassword(w http.ResponseWriter, r *http.Request) {
 	if password == "" {
 		fe.Add("password", loam.FieldRequired, "is required")
 	}
-	if err := fe.Err(loam.CodeValidationFailed, "identity and password are required"); err != nil {
+	code := loam.CodeValidationFailed
+	if unknown {
+		code = loam.CodeUnknownField
+	}
+	if err := fe.Err(code, "send identity and password, and nothing else"); err != nil {
 		WriteError(w, r, err)
 		return
 	}

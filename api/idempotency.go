@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"loam"
 )
@@ -74,7 +76,10 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 		defer func() {
 			// Runs after a panic too (the recover middleware answers it), so
 			// a key is never left reserved by a request that did not finish.
-			ctx := r.Context()
+			// Not the request's context: a client that hung up must still
+			// leave its key finished or released, or its retry is refused.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+			defer cancel()
 			if keep {
 				hdr, _ := json.Marshal(rec.header)
 				if err := s.app.CompleteIdempotencyKey(ctx, k[:], rec.status, string(hdr), rec.body.Bytes()); err != nil {

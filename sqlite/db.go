@@ -19,10 +19,10 @@ import (
 // statement is parsed once per connection, and no pool bookkeeping or
 // value conversion stands between a request and SQLite.
 type DB struct {
-	writerMu sync.Mutex // one write transaction at a time
-	writer   *conn
-	readers  chan *conn
-	all      []*conn
+	writerSem chan struct{} // holds one token while a write runs
+	writer    *conn
+	readers   chan *conn
+	all       []*conn
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
@@ -292,8 +292,12 @@ func (r *rows) Err() error { return r.err }
 
 // Exec runs a statement on the writer, outside any transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	db.writerMu.Lock()
-	defer db.writerMu.Unlock()
+	select {
+	case db.writerSem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-db.writerSem }()
 	if db.writer == nil {
 		return 0, errClosed
 	}
@@ -320,11 +324,12 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 
 // Write runs fn in one IMMEDIATE transaction on the writer connection.
 func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx sqlstore.Querier) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	select { // wait for the writer, or give up with the request
+	case db.writerSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	db.writerMu.Lock()
-	defer db.writerMu.Unlock()
+	defer func() { <-db.writerSem }()
 	w := db.writer
 	if w == nil {
 		return errClosed
@@ -339,24 +344,28 @@ func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx 
 	if err := w.c.Exec("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	rollback := func() { w.c.Exec("ROLLBACK") }
+	committed := false
+	defer func() {
+		// Also after a panic in fn: the one writer must never stay inside a
+		// transaction, or every later write fails.
+		if !committed {
+			w.c.Exec("ROLLBACK")
+		}
+	}()
 	if err := fn(writerTx{w}); err != nil {
-		rollback()
 		return err
 	}
 	if opts.ForeignKeysOff {
 		if table, err := danglingKeys(w); err != nil {
-			rollback()
 			return err
 		} else if table != "" {
-			rollback()
 			return &loam.Error{Code: loam.CodeConflict, Message: "the change would leave records of " + table + " pointing at missing records"}
 		}
 	}
 	if err := w.c.Exec("COMMIT"); err != nil {
-		rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 
@@ -408,10 +417,10 @@ func (db *DB) Close() error {
 			c := <-db.readers
 			errs = append(errs, c.close())
 		}
-		db.writerMu.Lock()
+		db.writerSem <- struct{}{}
 		errs = append(errs, db.writer.close())
 		db.writer = nil
-		db.writerMu.Unlock()
+		<-db.writerSem
 	})
 	return errors.Join(errs...)
 }

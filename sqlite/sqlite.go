@@ -70,7 +70,8 @@ func openDB(_ context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
-	db := &DB{writer: writer, readers: make(chan *conn, readers), all: []*conn{writer}, done: make(chan struct{})}
+	db := &DB{writer: writer, readers: make(chan *conn, readers), all: []*conn{writer}, done: make(chan struct{}),
+		writerSem: make(chan struct{}, 1)}
 	for range readers {
 		c, err := openConn(cfg.Path, append(common, "query_only = ON"))
 		if err != nil {

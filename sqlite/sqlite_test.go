@@ -154,3 +154,71 @@ func TestNestedSameQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A panic inside a write must leave the writer usable: the transaction is
+// rolled back and the next write works.
+func TestWriteRecoversFromPanic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(ctx, "CREATE TABLE n (v INTEGER)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { recover() }()
+		db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+			tx.Exec(ctx, "INSERT INTO n (v) VALUES (?1)", 1)
+			panic("hook bug")
+		})
+	}()
+	if err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(ctx, "INSERT INTO n (v) VALUES (?1)", 2)
+		return err
+	}); err != nil {
+		t.Fatalf("write after a panic: %v", err)
+	}
+	rows, err := db.Query(ctx, "SELECT count(*), sum(v) FROM n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var n, sum int64
+	rows.Next()
+	rows.Scan(&n, &sum)
+	if n != 1 || sum != 2 {
+		t.Fatalf("rows after the panic: %d with sum %d, want only the second write", n, sum)
+	}
+}
+
+// A write waiting for the writer gives up when its context ends.
+func TestWriteWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	go db.Write(ctx, sqlstore.WriteOptions{}, func(sqlstore.Querier) error {
+		close(holding)
+		<-release
+		return nil
+	})
+	<-holding
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err = db.Write(cctx, sqlstore.WriteOptions{}, func(sqlstore.Querier) error { return nil })
+	close(release)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled wait returned %v, want context.Canceled", err)
+	}
+}

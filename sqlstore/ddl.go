@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"loam"
@@ -180,7 +180,7 @@ func (s *Store) createIndexes(ctx context.Context, tx Querier, c *loam.Collectio
 // into a conflict naming the field.
 func (s *Store) schemaConstraintError(c *loam.Collection, err error) error {
 	kind, constraint := s.d.ConstraintError(err)
-	if kind == NoConstraint {
+	if kind != UniqueViolation {
 		return err
 	}
 	field := fieldOfConstraint(c, constraint)
@@ -266,6 +266,9 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		if err := s.d.LockSchema(ctx, tx); err != nil {
 			return err
 		}
+		if err := s.checkUnchanged(ctx, tx, old); err != nil {
+			return err
+		}
 		if new.Name != old.Name {
 			if taken, err := s.nameTaken(ctx, tx, new.Name, old.ID); err != nil {
 				return err
@@ -283,10 +286,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 			}
 		}
 		if new.Name != old.Name {
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(old.Name)+" RENAME TO "+quote(new.Name)); err != nil {
-				return fmt.Errorf("rename table: %w", err)
-			}
-			if err := s.retargetRelations(ctx, tx, old.Name, new.Name); err != nil {
+			if err := s.renameTable(ctx, tx, old, new); err != nil {
 				return err
 			}
 		}
@@ -321,6 +321,50 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		return fmt.Errorf("update collection %s: %w", old.Name, err)
 	}
 	return nil
+}
+
+// checkUnchanged refuses a change computed from a definition that another
+// instance has since replaced: applying it would silently undo theirs.
+func (s *Store) checkUnchanged(ctx context.Context, tx Querier, old *loam.Collection) error {
+	var def string
+	b := &builder{d: s.d}
+	b.sql(`SELECT definition FROM _collections WHERE id = `).arg(old.ID)
+	if err := queryRow(ctx, tx, []any{&def}, b.String(), b.args...); err == errNoRows {
+		return loam.Errorf(loam.CodeNotFound, "collection %q not found", old.Name)
+	} else if err != nil {
+		return fmt.Errorf("read collection: %w", err)
+	}
+	stored := &loam.Collection{}
+	if err := json.Unmarshal([]byte(def), stored); err != nil {
+		return fmt.Errorf("decode collection: %w", err)
+	}
+	if !stored.Updated.Equal(old.Updated) || stored.Name != old.Name {
+		return loam.Errorf(loam.CodeConflict, "collection %q was changed meanwhile; read it again and retry", old.Name)
+	}
+	return nil
+}
+
+// renameTable renames a collection's table, moving its sessions and the
+// relations that point at it. A rename that changes only letter case goes
+// through a temporary name: SQLite sees the two names as one.
+func (s *Store) renameTable(ctx context.Context, tx Querier, old, new *loam.Collection) error {
+	from := old.Name
+	if strings.EqualFold(old.Name, new.Name) {
+		tmp := "_loam_rename_" + old.ID
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(from)+" RENAME TO "+quote(tmp)); err != nil {
+			return fmt.Errorf("rename table: %w", err)
+		}
+		from = tmp
+	}
+	if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(from)+" RENAME TO "+quote(new.Name)); err != nil {
+		return fmt.Errorf("rename table: %w", err)
+	}
+	b := &builder{d: s.d}
+	b.sql(`UPDATE _sessions SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
+	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+		return fmt.Errorf("move sessions: %w", err)
+	}
+	return s.retargetRelations(ctx, tx, old.Name, new.Name)
 }
 
 // retargetRelations rewrites the definitions of collections whose relations
@@ -409,14 +453,18 @@ func (s *Store) checkChange(ctx context.Context, tx Querier, old, new *loam.Coll
 		n := &new.Fields[i]
 		o := old.FieldByID(n.ID)
 		if o == nil {
-			if n.Required && len(n.Default) == 0 {
+			var def any // the default as stored: "" and the like become no value
+			if len(n.Default) > 0 {
+				def, _ = n.Normalize(n.Default)
+			}
+			if n.Required && loam.IsEmpty(def) {
 				if c, err := count(); err != nil {
 					return err
 				} else if c > 0 {
-					return conflict(n.Name, loam.FieldRequired, "existing records have no value for the new required field; give it a default")
+					return conflict(n.Name, loam.FieldRequired, "existing records have no value for the new required field; give it a non-empty default")
 				}
 			}
-			if n.Unique && len(n.Default) > 0 && string(n.Default) != "null" {
+			if n.Unique && def != nil {
 				if c, err := count(); err != nil {
 					return err
 				} else if c > 1 {
@@ -424,6 +472,11 @@ func (s *Store) checkChange(ctx context.Context, tx Querier, old, new *loam.Coll
 				}
 			}
 			continue
+		}
+		if constraintsChanged(o, n) {
+			if err := s.checkValues(ctx, tx, old.Name, o, n); err != nil {
+				return err
+			}
 		}
 		col := quote(o.Name)
 		if n.Required && !o.Required {
@@ -483,6 +536,44 @@ func (s *Store) checkChange(ctx context.Context, tx Querier, old, new *loam.Coll
 		}
 	}
 	return nil
+}
+
+// constraintsChanged reports whether a field's value constraints differ, so
+// that stored values must be checked against the new ones.
+func constraintsChanged(o, n *loam.Field) bool {
+	if n.Type == loam.TypePassword || n.Type == loam.TypeAutodate {
+		return false
+	}
+	eq := func(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+	return !eq(o.Min, n.Min) || !eq(o.Max, n.Max) || o.Pattern != n.Pattern || !slices.Equal(o.Values, n.Values)
+}
+
+// checkValues reads every stored value of a field and refuses the change,
+// naming the field, if one of them breaks the new definition n. It reads the
+// whole column: schema changes are rare, and one check for every constraint
+// on both databases beats a SQL translation of each.
+func (s *Store) checkValues(ctx context.Context, tx Querier, table string, o, n *loam.Field) error {
+	col := quote(o.Name)
+	rows, err := tx.Query(ctx, "SELECT "+s.d.SelectColumn(o, col)+" FROM "+quote(table)+" WHERE "+col+" IS NOT NULL")
+	if err != nil {
+		return fmt.Errorf("check values of %s: %w", n.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw any
+		if err := rows.Scan(&raw); err != nil {
+			return fmt.Errorf("check values of %s: %w", n.Name, err)
+		}
+		v, err := decodeValue(o, raw)
+		if err != nil {
+			return fmt.Errorf("check values of %s: %w", n.Name, err)
+		}
+		if _, fe := n.Normalize(loam.ValueJSON(v)); fe != nil {
+			return &loam.Error{Code: loam.CodeConflict, Message: "existing records violate the change",
+				Fields: map[string]loam.FieldError{n.Name: {Code: fe.Code, Message: "an existing record's value " + fe.Message}}}
+		}
+	}
+	return rows.Err()
 }
 
 // emptyCondition is true where a column holds no value in the sense of required.
@@ -615,11 +706,4 @@ func (s *Store) rebuildTable(ctx context.Context, tx Querier, old, new *loam.Col
 		}
 	}
 	return nil
-}
-
-// asError returns err as a *loam.Error when it is one.
-func asError(err error) (*loam.Error, bool) {
-	var e *loam.Error
-	ok := errors.As(err, &e)
-	return e, ok
 }

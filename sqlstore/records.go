@@ -270,6 +270,9 @@ func (s *Store) exists(ctx context.Context, tx Querier, table string, cols []str
 
 // missingIDs returns the ids that have no record in table.
 func (s *Store) missingIDs(ctx context.Context, tx Querier, table string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	b := &builder{d: s.d}
 	b.sql("SELECT id FROM ", quote(table), " WHERE id IN (")
 	for i, id := range ids {

@@ -19,7 +19,7 @@ type Store struct {
 	d          Dialect
 	migrations fs.FS
 	seen       atomic.Int64 // the last schema version Collections returned
-	sql        sync.Map     // collection version -> *recordSQL
+	sql        sync.Map     // *loam.Collection -> *recordSQL
 }
 
 var _ loam.Store = (*Store)(nil)

@@ -19,10 +19,11 @@ type recordSQL struct {
 	insert     string // INSERT INTO <table> (...) VALUES ($1, ...)
 }
 
-// sqlFor returns the cached SQL of c. Collections are immutable snapshots:
-// the key names the version, so a changed collection gets new text.
+// sqlFor returns the cached SQL of c. Collections are immutable snapshots,
+// so the snapshot itself is the key: a changed collection is another
+// pointer. The cache is emptied on every schema change.
 func (s *Store) sqlFor(c *loam.Collection) *recordSQL {
-	key := c.ID + "/" + c.Name + "/" + strconv.FormatInt(c.Updated.UnixNano(), 10)
+	key := c
 	if v, ok := s.sql.Load(key); ok {
 		return v.(*recordSQL)
 	}

@@ -272,6 +272,17 @@ func testRefusedChanges(t *testing.T, open Opener) {
 		{"AddRequiredFieldWithoutDefault", func(c *loam.Collection) {
 			c.Fields = append(c.Fields, loam.Field{Name: "owner", Type: loam.TypeText, Required: true})
 		}, "owner"},
+		{"AddRequiredFieldWithEmptyDefault", func(c *loam.Collection) {
+			c.Fields = append(c.Fields, loam.Field{Name: "owner", Type: loam.TypeText, Required: true, Default: raw(`""`)})
+		}, "owner"},
+		{"AddRequiredBoolDefaultingToFalse", func(c *loam.Collection) {
+			c.Fields = append(c.Fields, loam.Field{Name: "ok", Type: loam.TypeBool, Required: true, Default: raw(`false`)})
+		}, "ok"},
+		{"MaxBelowAStoredLength", func(c *loam.Collection) { c.Field("code").Max = ptr(3) }, "code"},
+		{"MinAboveAStoredLength", func(c *loam.Collection) { c.Field("code").Min = ptr(5) }, "code"},
+		{"PatternAStoredValueBreaks", func(c *loam.Collection) { c.Field("code").Pattern = "^[0-9]+$" }, "code"},
+		{"NumberMaxBelowAStoredValue", func(c *loam.Collection) { c.Field("qty").Max = ptr(0.5) }, "qty"},
+		{"SelectValueStillInUse", func(c *loam.Collection) { c.Field("tags").Values = []string{"a", "c"} }, "tags"},
 		{"UniqueOverDuplicateText", func(c *loam.Collection) { c.Field("code").Unique = true }, "code"},
 		{"UniqueOverDuplicateNumber", func(c *loam.Collection) { c.Field("qty").Unique = true }, "qty"},
 		{"AddUniqueFieldIndexOverDuplicates", func(c *loam.Collection) {
