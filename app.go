@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"loam/hook"
 )
 
 // Config configures an App. Store is required; the rest have defaults.
@@ -44,9 +46,9 @@ type App struct {
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
 
-	onRecordCreate Hook[*RecordEvent]
-	onRecordUpdate Hook[*RecordEvent]
-	onRecordDelete Hook[*RecordEvent]
+	onRecordCreate hook.Hook[*RecordEvent]
+	onRecordUpdate hook.Hook[*RecordEvent]
+	onRecordDelete hook.Hook[*RecordEvent]
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -56,7 +58,7 @@ type App struct {
 // RecordEvent is passed to record hooks. Record is the record being written
 // (for delete, the stored one); handlers may change it before calling Next.
 type RecordEvent struct {
-	HookEvent
+	hook.Event
 	Context    context.Context
 	App        *App
 	Collection *Collection

@@ -130,24 +130,6 @@ func TestRecordHooks(t *testing.T) {
 	}
 }
 
-func TestHookUnbind(t *testing.T) {
-	var h loam.Hook[*loam.RecordEvent]
-	calls := 0
-	id := h.Bind(func(e *loam.RecordEvent) error { calls++; return e.Next() })
-	action := 0
-	run := func() {
-		if err := h.Trigger(&loam.RecordEvent{}, func(*loam.RecordEvent) error { action++; return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run()
-	h.Unbind(id)
-	run()
-	if calls != 1 || action != 2 {
-		t.Fatalf("calls = %d, action = %d; want 1 and 2", calls, action)
-	}
-}
-
 // What hooks do to a record is checked like a client's body, and a chain
 // that never reaches the write is an error, not a success.
 func TestHookResults(t *testing.T) {

@@ -115,7 +115,7 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		return nil, err
 	}
 	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
-	hooked, ran := a.onRecordCreate.bound(), false
+	hooked, ran := a.onRecordCreate.Bound(), false
 	err = a.onRecordCreate.Trigger(e, func(e *RecordEvent) error {
 		ran = true
 		if err := recheck(e.Collection, e.Record, hooked); err != nil {
@@ -184,7 +184,7 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 		return nil, err
 	}
 	e := &RecordEvent{Context: ctx, App: a, Collection: c, Record: r, Principal: who}
-	hooked, ran := a.onRecordUpdate.bound(), false
+	hooked, ran := a.onRecordUpdate.Bound(), false
 	err = a.onRecordUpdate.Trigger(e, func(e *RecordEvent) error {
 		ran = true
 		if err := recheck(e.Collection, e.Record, hooked); err != nil {

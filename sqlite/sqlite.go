@@ -23,14 +23,17 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns the embedded system-table migrations.
-func Migrations() fs.FS {
+// migrations holds the embedded system-table migrations at its root.
+var migrations = func() fs.FS {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		panic(err) // the embedded directory always exists
 	}
 	return sub
-}
+}()
+
+// Migrations returns the embedded system-table migrations.
+func Migrations() fs.FS { return migrations }
 
 // Config configures a SQLite store.
 type Config struct {

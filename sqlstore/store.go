@@ -42,9 +42,6 @@ func (s *Store) schemaChanged() {
 // DB returns the underlying database, for adapters' own tests and tools.
 func (s *Store) DB() DB { return s.db }
 
-// Dialect returns the store's dialect.
-func (s *Store) Dialect() Dialect { return s.d }
-
 // Migrate applies the adapter's migrations once.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := Migrate(ctx, s.db, s.d, s.migrations); err != nil {

@@ -187,14 +187,13 @@ func asTime(v any) (time.Time, error) {
 	case time.Time:
 		return x.UTC(), nil
 	case string:
-		return parseTime(x)
+		return loam.ParseTime(x)
 	case []byte:
-		return parseTime(string(x))
+		return loam.ParseTime(string(x))
 	}
 	return time.Time{}, fmt.Errorf("unexpected %T for a time", v)
 }
 
-func parseTime(s string) (time.Time, error) { return loam.ParseTime(s) }
 
 // EncodeList is the JSON text of a list value, as multi-valued columns hold it.
 func EncodeList(v []string) string {
