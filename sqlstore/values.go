@@ -194,7 +194,6 @@ func asTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unexpected %T for a time", v)
 }
 
-
 // EncodeList is the JSON text of a list value, as multi-valued columns hold it.
 func EncodeList(v []string) string {
 	b, _ := json.Marshal(v) // a []string always marshals
