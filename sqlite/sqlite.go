@@ -108,7 +108,9 @@ func (Dialect) ConstraintError(err error) (sqlstore.ConstraintKind, string) {
 		return sqlstore.UniqueViolation, sqlstore.PrimaryKey
 	case sqlite3.CONSTRAINT_UNIQUE:
 		return sqlstore.UniqueViolation, ""
-	case sqlite3.CONSTRAINT_FOREIGNKEY:
+	case sqlite3.CONSTRAINT_FOREIGNKEY, sqlite3.CONSTRAINT_TRIGGER:
+		// SQLite enforces ON DELETE RESTRICT with a trigger, and Loam
+		// creates no triggers of its own: a trigger constraint is a key.
 		return sqlstore.ForeignKeyViolation, ""
 	case sqlite3.CONSTRAINT_NOTNULL:
 		return sqlstore.NotNullViolation, ""
