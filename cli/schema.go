@@ -213,10 +213,24 @@ func updateStep(cur, want *loam.Collection) (step, bool, bool) {
 	if string(curRules) != string(wantRules) {
 		notes = append(notes, "change rules")
 	}
+	patch := map[string]any{"fields": fields, "indexes": want.Indexes, "rules": want.Rules}
+	if want.Type != "" && want.Type != cur.Type {
+		// Refused by the server (a type never changes); sent so that apply
+		// says so instead of passing over it.
+		notes = append(notes, "change type to "+want.Type)
+		patch["type"] = want.Type
+	}
+	if want.Auth != nil && cur.Auth != nil {
+		curAuth, _ := json.Marshal(cur.Auth)
+		wantAuth, _ := json.Marshal(want.Auth)
+		if string(curAuth) != string(wantAuth) {
+			notes = append(notes, "change auth options")
+			patch["auth"] = want.Auth
+		}
+	}
 	if len(notes) == 0 {
 		return step{}, false, false
 	}
-	patch := map[string]any{"fields": fields, "indexes": want.Indexes, "rules": want.Rules}
 	if want.Indexes == nil {
 		patch["indexes"] = []loam.Index{}
 	}

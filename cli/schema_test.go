@@ -326,3 +326,33 @@ func TestCLISchemaApplyBadFile(t *testing.T) {
 		}
 	})
 }
+
+// Auth options travel with apply; a type change is reported, not skipped.
+func TestCLISchemaApplyAuthAndType(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		app := b.open(t)
+		if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: "members", Type: loam.CollectionAuth}); err != nil {
+			t.Fatal(err)
+		}
+		app.Stop()
+		f, _ := export(t, b)
+		f.Collections[0].Auth.MinPasswordLength = 20
+		if r := run(t, b.cmd("schema", "apply", writeSchema(t, f))...); r.code != 0 || !strings.Contains(r.stdout, "change auth options") {
+			t.Fatalf("apply auth options: %s", r)
+		}
+		f2, _ := export(t, b)
+		if got := f2.Collections[0].Auth.MinPasswordLength; got != 20 {
+			t.Fatalf("minPasswordLength after apply = %d, want 20", got)
+		}
+		f2.Collections[0].Type = loam.CollectionBase
+		if r := run(t, b.cmd("schema", "apply", writeSchema(t, f2))...); r.code == 0 {
+			t.Fatalf("apply of a type change succeeded: %s", r)
+		}
+		f3, _ := export(t, b)
+		if f3.Collections[0].Type != loam.CollectionAuth {
+			t.Fatalf("type after a refused apply: %q", f3.Collections[0].Type)
+		}
+	})
+}
