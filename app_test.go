@@ -77,15 +77,7 @@ func TestStaleSchemaChangeIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app, err := loam.New(loam.Config{Store: store, SchemaPoll: -1}) // no polling: B stays stale
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { app.Stop() })
-		return app
+		return startOn(t, store, -1) // no polling: B stays stale
 	}
 	a := start()
 	if _, err := a.CreateCollection(ctx, loam.System, &loam.Collection{Name: "posts",

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"loam"
 	"loam/postgres"
@@ -28,11 +29,18 @@ func startApp(t *testing.T, kind string) *loam.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := loam.New(loam.Config{Store: store})
+	return startOn(t, store, 0)
+}
+
+// startOn starts an App on store, polling the schema every poll (0: the
+// default; negative: never), and stops it when the test ends.
+func startOn(t *testing.T, store loam.Store, poll time.Duration) *loam.App {
+	t.Helper()
+	app, err := loam.New(loam.Config{Store: store, SchemaPoll: poll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Start(ctx); err != nil {
+	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Stop() })

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"loam/postgres"
 	"loam/postgres/pgtest"
 	"loam/sqlstore"
+	"loam/sqlstore/sqlstoretest"
 )
 
 // These tests read PostgreSQL's own catalogue (pg_attribute, pg_collation,
@@ -61,60 +61,11 @@ func postsFields() []catalogField {
 // unique index over kind and score) through the store.
 func catalogFixture(t *testing.T, st *sqlstore.Store) (authors, posts *loam.Collection) {
 	t.Helper()
-	ctx := t.Context()
-	now := loam.Now()
-	authors = &loam.Collection{Name: "authors", Fields: []loam.Field{{Name: "name", Type: loam.TypeText}},
-		Created: now, Updated: now}
-	posts = &loam.Collection{Name: "posts", Created: now, Updated: now,
-		Indexes: []loam.Index{{Name: "by_kind_score", Fields: []string{"kind", "score"}, Unique: true}}}
+	var fields []loam.Field
 	for _, cf := range postsFields() {
-		posts.Fields = append(posts.Fields, cf.field)
+		fields = append(fields, cf.field)
 	}
-	for _, c := range []*loam.Collection{authors, posts} {
-		if err := c.Validate(); err != nil {
-			t.Fatalf("validate %s: %v", c.Name, err)
-		}
-		if err := st.CreateCollection(ctx, c); err != nil {
-			t.Fatalf("create %s: %v", c.Name, err)
-		}
-	}
-	return authors, posts
-}
-
-// queryAll runs a read and returns its rows as strings (NULL as "").
-func queryAll(t *testing.T, q sqlstore.Querier, ncol int, query string, args ...any) [][]string {
-	t.Helper()
-	rows, err := q.Query(t.Context(), query, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		vals := make([]any, ncol)
-		dest := make([]any, ncol)
-		for i := range vals {
-			dest[i] = &vals[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatalf("%s: scan: %v", query, err)
-		}
-		row := make([]string, ncol)
-		for i, v := range vals {
-			switch x := v.(type) {
-			case nil:
-			case []byte:
-				row[i] = string(x)
-			default:
-				row[i] = fmt.Sprint(x)
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return out
+	return sqlstoretest.Fixture(t, st, fields)
 }
 
 type column struct {
@@ -127,7 +78,7 @@ type column struct {
 func columns(t *testing.T, db sqlstore.DB, table string) map[string]column {
 	t.Helper()
 	out := map[string]column{}
-	for _, r := range queryAll(t, db, 4, `
+	for _, r := range sqlstoretest.QueryAll(t, db, 4, `
 		SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), coalesce(co.collname::text, ''), a.attnotnull
 		FROM pg_attribute a
 		JOIN pg_class cl ON cl.oid = a.attrelid
@@ -143,7 +94,7 @@ func columns(t *testing.T, db sqlstore.DB, table string) map[string]column {
 func infoColumns(t *testing.T, db sqlstore.DB, table string) map[string][2]string {
 	t.Helper()
 	out := map[string][2]string{}
-	for _, r := range queryAll(t, db, 3, `
+	for _, r := range sqlstoretest.QueryAll(t, db, 3, `
 		SELECT column_name::text, data_type::text, coalesce(collation_name::text, '')
 		FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = $1`, table) {
@@ -161,7 +112,7 @@ type foreignKey struct {
 func foreignKeys(t *testing.T, db sqlstore.DB, table string) map[string]foreignKey {
 	t.Helper()
 	out := map[string]foreignKey{}
-	for _, r := range queryAll(t, db, 6, `
+	for _, r := range sqlstoretest.QueryAll(t, db, 6, `
 		SELECT con.conname::text, src.attname::text, tcl.relname::text, tgt.attname::text, con.confdeltype::text,
 		       coalesce(rc.delete_rule::text, '')
 		FROM pg_constraint con
@@ -188,7 +139,7 @@ type index struct {
 func indexes(t *testing.T, db sqlstore.DB, table string) map[string]index {
 	t.Helper()
 	out := map[string]index{}
-	for _, r := range queryAll(t, db, 5, `
+	for _, r := range sqlstoretest.QueryAll(t, db, 5, `
 		SELECT ic.relname::text, ix.indisunique, ix.indisprimary,
 		       array_to_string(ARRAY(
 		         SELECT at.attname FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, ord)
@@ -208,7 +159,7 @@ func indexes(t *testing.T, db sqlstore.DB, table string) map[string]index {
 // primaryKey returns the name and column of table's primary key constraint.
 func primaryKey(t *testing.T, db sqlstore.DB, table string) (name, col string) {
 	t.Helper()
-	rows := queryAll(t, db, 2, `
+	rows := sqlstoretest.QueryAll(t, db, 2, `
 		SELECT con.conname::text, a.attname::text
 		FROM pg_constraint con
 		JOIN pg_class cl ON cl.oid = con.conrelid
@@ -409,7 +360,7 @@ func rowCount(t *testing.T, db sqlstore.DB, table, where string, args ...any) in
 	if where != "" {
 		q += " WHERE " + where
 	}
-	n, _ := strconv.Atoi(queryAll(t, db, 1, q, args...)[0][0])
+	n, _ := strconv.Atoi(sqlstoretest.QueryAll(t, db, 1, q, args...)[0][0])
 	return n
 }
 

@@ -15,6 +15,7 @@ import (
 	"loam"
 	"loam/sqlite"
 	"loam/sqlstore"
+	"loam/sqlstore/sqlstoretest"
 )
 
 // These tests read SQLite's own catalogue (PRAGMA table_info,
@@ -59,60 +60,11 @@ func postsFields() []catalogField {
 // unique index over kind and score) through the store.
 func catalogFixture(t *testing.T, st *sqlstore.Store) (authors, posts *loam.Collection) {
 	t.Helper()
-	ctx := t.Context()
-	now := loam.Now()
-	authors = &loam.Collection{Name: "authors", Fields: []loam.Field{{Name: "name", Type: loam.TypeText}},
-		Created: now, Updated: now}
-	posts = &loam.Collection{Name: "posts", Created: now, Updated: now,
-		Indexes: []loam.Index{{Name: "by_kind_score", Fields: []string{"kind", "score"}, Unique: true}}}
+	var fields []loam.Field
 	for _, cf := range postsFields() {
-		posts.Fields = append(posts.Fields, cf.field)
+		fields = append(fields, cf.field)
 	}
-	for _, c := range []*loam.Collection{authors, posts} {
-		if err := c.Validate(); err != nil {
-			t.Fatalf("validate %s: %v", c.Name, err)
-		}
-		if err := st.CreateCollection(ctx, c); err != nil {
-			t.Fatalf("create %s: %v", c.Name, err)
-		}
-	}
-	return authors, posts
-}
-
-// queryAll runs a read and returns its rows as strings (NULL as "").
-func queryAll(t *testing.T, q sqlstore.Querier, ncol int, query string, args ...any) [][]string {
-	t.Helper()
-	rows, err := q.Query(t.Context(), query, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		vals := make([]any, ncol)
-		dest := make([]any, ncol)
-		for i := range vals {
-			dest[i] = &vals[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatalf("%s: scan: %v", query, err)
-		}
-		row := make([]string, ncol)
-		for i, v := range vals {
-			switch x := v.(type) {
-			case nil:
-			case []byte:
-				row[i] = string(x)
-			default:
-				row[i] = fmt.Sprint(x)
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return out
+	return sqlstoretest.Fixture(t, st, fields)
 }
 
 type column struct {
@@ -125,7 +77,7 @@ type column struct {
 func columns(t *testing.T, db sqlstore.DB, table string) map[string]column {
 	t.Helper()
 	out := map[string]column{}
-	for _, r := range queryAll(t, db, 4, `SELECT name, type, "notnull", pk FROM pragma_table_info(?1)`, table) {
+	for _, r := range sqlstoretest.QueryAll(t, db, 4, `SELECT name, type, "notnull", pk FROM pragma_table_info(?1)`, table) {
 		out[r[0]] = column{typ: r[1], notNull: r[2] == "1", pk: r[3] != "0"}
 	}
 	return out
@@ -139,7 +91,7 @@ type foreignKey struct {
 func foreignKeys(t *testing.T, db sqlstore.DB, table string) map[string]foreignKey {
 	t.Helper()
 	out := map[string]foreignKey{}
-	for _, r := range queryAll(t, db, 4, `SELECT "from", "table", "to", on_delete FROM pragma_foreign_key_list(?1)`, table) {
+	for _, r := range sqlstoretest.QueryAll(t, db, 4, `SELECT "from", "table", "to", on_delete FROM pragma_foreign_key_list(?1)`, table) {
 		out[r[0]] = foreignKey{from: r[0], table: r[1], to: r[2], onDelete: r[3]}
 	}
 	return out
@@ -154,9 +106,9 @@ type index struct {
 func indexes(t *testing.T, db sqlstore.DB, table string) map[string]index {
 	t.Helper()
 	out := map[string]index{}
-	for _, r := range queryAll(t, db, 2, `SELECT name, "unique" FROM pragma_index_list(?1)`, table) {
+	for _, r := range sqlstoretest.QueryAll(t, db, 2, `SELECT name, "unique" FROM pragma_index_list(?1)`, table) {
 		ix := index{unique: r[1] == "1"}
-		for _, c := range queryAll(t, db, 1, `SELECT name FROM pragma_index_info(?1) ORDER BY seqno`, r[0]) {
+		for _, c := range sqlstoretest.QueryAll(t, db, 1, `SELECT name FROM pragma_index_info(?1) ORDER BY seqno`, r[0]) {
 			ix.columns = append(ix.columns, c[0])
 		}
 		out[r[0]] = ix
@@ -167,7 +119,7 @@ func indexes(t *testing.T, db sqlstore.DB, table string) map[string]index {
 // tableSQL is the CREATE TABLE statement SQLite keeps for table.
 func tableSQL(t *testing.T, db sqlstore.DB, table string) string {
 	t.Helper()
-	rows := queryAll(t, db, 1, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1`, table)
+	rows := sqlstoretest.QueryAll(t, db, 1, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1`, table)
 	if len(rows) != 1 {
 		t.Fatalf("table %s: %d rows in sqlite_schema, want 1", table, len(rows))
 	}
@@ -369,7 +321,7 @@ func count(t *testing.T, db sqlstore.DB, table, where string, args ...any) int {
 	if where != "" {
 		q += " WHERE " + where
 	}
-	rows := queryAll(t, db, 1, q, args...)
+	rows := sqlstoretest.QueryAll(t, db, 1, q, args...)
 	var n int
 	fmt.Sscan(rows[0][0], &n)
 	return n
@@ -435,13 +387,13 @@ func TestCatalogAfterUpdate(t *testing.T) {
 			if ix, ok := ixs[collectionIndexName(next, &next.Indexes[0])]; !ok || !ix.unique || !slices.Equal(ix.columns, []string{"kind", "score"}) {
 				t.Errorf("collection index after the update: %+v (present %v)", ix, ok)
 			}
-			if leftover := queryAll(t, db, 1, `SELECT name FROM sqlite_schema WHERE name LIKE '\_loam\_%' ESCAPE '\'`); len(leftover) != 0 {
+			if leftover := sqlstoretest.QueryAll(t, db, 1, `SELECT name FROM sqlite_schema WHERE name LIKE '\_loam\_%' ESCAPE '\'`); len(leftover) != 0 {
 				t.Errorf("temporary objects left behind: %v", leftover)
 			}
 			if n := count(t, db, tc.table, `id = ?1 AND writer = ?2`, postID, authorID); n != 1 {
 				t.Errorf("the post lost its author through the rebuild (%d rows match)", n)
 			}
-			if check := queryAll(t, db, 4, `SELECT * FROM pragma_foreign_key_check`); len(check) != 0 {
+			if check := sqlstoretest.QueryAll(t, db, 4, `SELECT * FROM pragma_foreign_key_check`); len(check) != 0 {
 				t.Errorf("foreign_key_check after the update: %v", check)
 			}
 
@@ -519,7 +471,7 @@ type snapshot struct {
 func takeSnapshot(t *testing.T, st *sqlstore.Store, c *loam.Collection) snapshot {
 	t.Helper()
 	db := st.DB()
-	def := queryAll(t, db, 1, `SELECT definition FROM _collections WHERE id = ?1`, c.ID)
+	def := sqlstoretest.QueryAll(t, db, 1, `SELECT definition FROM _collections WHERE id = ?1`, c.ID)
 	if len(def) != 1 {
 		t.Fatalf("no catalogue row for %s", c.Name)
 	}
@@ -533,8 +485,8 @@ func takeSnapshot(t *testing.T, st *sqlstore.Store, c *loam.Collection) snapshot
 		columns:    columns(t, db, c.Name),
 		fks:        foreignKeys(t, db, c.Name),
 		indexes:    indexes(t, db, c.Name),
-		rows:       queryAll(t, db, 4, `SELECT id, author, title, kind FROM "`+c.Name+`" ORDER BY id`),
-		objects:    queryAll(t, db, 3, `SELECT type, name, tbl_name FROM sqlite_schema ORDER BY type, name`),
+		rows:       sqlstoretest.QueryAll(t, db, 4, `SELECT id, author, title, kind FROM "`+c.Name+`" ORDER BY id`),
+		objects:    sqlstoretest.QueryAll(t, db, 3, `SELECT type, name, tbl_name FROM sqlite_schema ORDER BY type, name`),
 	}
 }
 
@@ -583,7 +535,7 @@ func TestCatalogRebuildRefusesDanglingKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("insert dangling row with keys off: %v", err)
 	}
-	if check := queryAll(t, db, 4, `SELECT * FROM pragma_foreign_key_check`); len(check) != 1 || check[0][0] != "posts" {
+	if check := sqlstoretest.QueryAll(t, db, 4, `SELECT * FROM pragma_foreign_key_check`); len(check) != 1 || check[0][0] != "posts" {
 		t.Fatalf("foreign_key_check before the change: %v, want the one dangling post", check)
 	}
 

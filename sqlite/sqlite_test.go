@@ -11,14 +11,21 @@ import (
 	"loam/sqlstore"
 )
 
-func TestPragmas(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
+// testDB opens a fresh database (readers 0: the default pool) closed with the test.
+func testDB(t *testing.T, readers int) *DB {
+	t.Helper()
+	db, err := openDB(context.Background(), Config{Path: filepath.Join(t.TempDir(), "data.db"), Readers: readers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testDB(t, 0)
 	for _, tc := range []struct {
 		pragma string
 		want   string
@@ -50,11 +57,7 @@ func TestPragmas(t *testing.T) {
 func TestReadPoolRefusesWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testDB(t, 0)
 	rows, err := db.Query(ctx, "CREATE TABLE x (a)")
 	if err == nil {
 		rows.Next()
@@ -111,12 +114,8 @@ func TestSmoke(t *testing.T) {
 func TestNestedSameQuery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db"), Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+	db := testDB(t, 1)
+	err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
 		if _, err := tx.Exec(ctx, "CREATE TABLE n (v INTEGER)"); err != nil {
 			return err
 		}
@@ -160,11 +159,7 @@ func TestNestedSameQuery(t *testing.T) {
 func TestWriteRecoversFromPanic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testDB(t, 0)
 	if err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
 		_, err := tx.Exec(ctx, "CREATE TABLE n (v INTEGER)")
 		return err
@@ -201,11 +196,7 @@ func TestWriteRecoversFromPanic(t *testing.T) {
 func TestWriteWaitHonoursContext(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := openDB(ctx, Config{Path: filepath.Join(t.TempDir(), "data.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testDB(t, 0)
 	holding := make(chan struct{})
 	release := make(chan struct{})
 	go db.Write(ctx, sqlstore.WriteOptions{}, func(sqlstore.Querier) error {
@@ -216,7 +207,7 @@ func TestWriteWaitHonoursContext(t *testing.T) {
 	<-holding
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	err = db.Write(cctx, sqlstore.WriteOptions{}, func(sqlstore.Querier) error { return nil })
+	err := db.Write(cctx, sqlstore.WriteOptions{}, func(sqlstore.Querier) error { return nil })
 	close(release)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a cancelled wait returned %v, want context.Canceled", err)
