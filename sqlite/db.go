@@ -319,7 +319,13 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return c.query(query, args, func() { db.readers <- c })
+	// SQLite checks the context as it steps, so a read whose request ended
+	// stops with an interrupt instead of running on.
+	c.c.SetInterrupt(ctx)
+	return c.query(query, args, func() {
+		c.c.SetInterrupt(context.Background())
+		db.readers <- c
+	})
 }
 
 // Write runs fn in one IMMEDIATE transaction on the writer connection.
@@ -334,6 +340,8 @@ func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx 
 	if w == nil {
 		return errClosed
 	}
+	w.c.SetInterrupt(ctx) // a write whose request ended stops and rolls back
+	defer w.c.SetInterrupt(context.Background())
 	if opts.ForeignKeysOff {
 		// foreign_keys cannot change inside a transaction: set it around it.
 		if err := w.c.Exec("PRAGMA foreign_keys = OFF"); err != nil {

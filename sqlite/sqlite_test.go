@@ -213,3 +213,36 @@ func TestWriteWaitHonoursContext(t *testing.T) {
 		t.Fatalf("a cancelled wait returned %v, want context.Canceled", err)
 	}
 }
+
+// A long read stops when its context ends, and the connection goes back to
+// the pool in working order.
+func TestQueryInterruptedByContext(t *testing.T) {
+	t.Parallel()
+	db := testDB(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rows, err := db.Query(ctx, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c")
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil {
+		t.Fatal("an endless query returned without error")
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the query ran %v after its context ended", took)
+	}
+	// The one reader is usable again.
+	rows, err = db.Query(context.Background(), "SELECT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var one int64
+	if !rows.Next() || rows.Scan(&one) != nil || one != 1 {
+		t.Fatalf("the reader after an interrupt: %v %v", rows.Err(), one)
+	}
+}
