@@ -456,23 +456,21 @@ func withAuthFields(fields []Field) []Field {
 		out = append(out, sf)
 	}
 	for _, f := range fields {
-		switch f.Name {
-		case "email", "emailVisibility", "verified", "password":
-			continue
+		if !isAuthSystemField(f.Name) {
+			out = append(out, f)
 		}
-		out = append(out, f)
 	}
 	return out
 }
 
-func validFieldID(id string) bool {
-	if len(id) == 0 || len(id) > IDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
+// isAuthSystemField reports whether name is one of authSystemFields.
+func isAuthSystemField(name string) bool {
+	for _, sf := range authSystemFields() {
+		if sf.Name == name {
+			return true
 		}
 	}
-	return true
+	return false
 }
+
+func validFieldID(id string) bool { return len(id) > 0 && len(id) <= IDLength && idChars(id) }

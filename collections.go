@@ -194,11 +194,8 @@ func keepSystemFields(old *Collection, fields []Field) []Field {
 		if o := old.FieldByID(f.ID); (o != nil && o.System) || f.System {
 			continue
 		}
-		switch f.Name {
-		case "email", "emailVisibility", "verified", "password":
-			if f.ID == "" {
-				continue
-			}
+		if isAuthSystemField(f.Name) && f.ID == "" {
+			continue
 		}
 		out = append(out, f)
 	}

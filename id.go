@@ -63,13 +63,12 @@ var (
 )
 
 // ValidID reports whether s has the id format: 15 characters of [a-z0-9].
-func ValidID(s string) bool {
-	if len(s) != IDLength {
-		return false
-	}
+func ValidID(s string) bool { return len(s) == IDLength && idChars(s) }
+
+// idChars reports whether s holds only [a-z0-9].
+func idChars(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
 			return false
 		}
 	}

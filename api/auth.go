@@ -8,13 +8,8 @@ import (
 )
 
 func (s *Server) authWithPassword(w http.ResponseWriter, r *http.Request) {
-	c := s.collectionFor(w, r)
-	if c == nil {
-		return
-	}
-	body, err := readObject(r)
-	if err != nil {
-		WriteError(w, r, err)
+	c, body, ok := s.objectFor(w, r)
+	if !ok {
 		return
 	}
 	var identity, password string

@@ -23,13 +23,9 @@ func readJSON(r *http.Request) ([]byte, error) {
 	if cs, ok := params["charset"]; ok && !equalFold(cs, "utf-8") {
 		return nil, loam.Errorf(loam.CodeUnsupportedMediaType, "only UTF-8 bodies are accepted")
 	}
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, loam.Errorf(loam.CodeBodyTooLarge, "the body is larger than %d bytes", mbe.Limit)
-		}
-		return nil, loam.Errorf(loam.CodeInvalidJSON, "the body could not be read")
+		return nil, err
 	}
 	if !utf8.Valid(b) {
 		return nil, loam.Errorf(loam.CodeInvalidJSON, "the body is not valid UTF-8")
@@ -58,3 +54,16 @@ func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 }
 
 func equalFold(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }
+
+// readBody reads the whole body within the server's limit.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, loam.Errorf(loam.CodeBodyTooLarge, "the body is larger than %d bytes", mbe.Limit)
+		}
+		return nil, loam.Errorf(loam.CodeInvalidJSON, "the body could not be read")
+	}
+	return b, nil
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -33,14 +32,9 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			WriteError(w, r, loam.Errorf(loam.CodeInvalidQuery, "Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey))
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := readBody(r)
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				WriteError(w, r, loam.Errorf(loam.CodeBodyTooLarge, "the body is larger than %d bytes", mbe.Limit))
-				return
-			}
-			WriteError(w, r, loam.Errorf(loam.CodeInvalidJSON, "the body could not be read"))
+			WriteError(w, r, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

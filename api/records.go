@@ -17,6 +17,20 @@ func (s *Server) collectionFor(w http.ResponseWriter, r *http.Request) *loam.Col
 	return c
 }
 
+// objectFor resolves the route's collection and reads the JSON object body.
+// When either fails it has answered, and ok is false.
+func (s *Server) objectFor(w http.ResponseWriter, r *http.Request) (c *loam.Collection, body loam.Body, ok bool) {
+	if c = s.collectionFor(w, r); c == nil {
+		return nil, nil, false
+	}
+	body, err := readObject(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return nil, nil, false
+	}
+	return c, body, true
+}
+
 // writeRecord answers one record with its ETag.
 func writeRecord(w http.ResponseWriter, r *http.Request, status int, c *loam.Collection, rec *loam.Record) {
 	w.Header().Set("ETag", rec.ETag())
@@ -43,13 +57,8 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
-	c := s.collectionFor(w, r)
-	if c == nil {
-		return
-	}
-	body, err := readObject(r)
-	if err != nil {
-		WriteError(w, r, err)
+	c, body, ok := s.objectFor(w, r)
+	if !ok {
 		return
 	}
 	rec, err := s.app.CreateRecord(r.Context(), PrincipalFrom(r), c.Name, body)
@@ -62,13 +71,8 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
-	c := s.collectionFor(w, r)
-	if c == nil {
-		return
-	}
-	body, err := readObject(r)
-	if err != nil {
-		WriteError(w, r, err)
+	c, body, ok := s.objectFor(w, r)
+	if !ok {
 		return
 	}
 	rec, err := s.app.UpdateRecord(r.Context(), PrincipalFrom(r), c.Name, r.PathValue("id"), body, r.Header.Get("If-Match"))

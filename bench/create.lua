@@ -17,12 +17,5 @@ function request()
   return wrk.format("POST", path, headers, body)
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH rps=%.1f p50=%.3f p90=%.3f p99=%.3f max=%.3f requests=%d non2xx=%d sockerr=%d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000,
-    summary.requests, e.status, e.connect + e.read + e.write + e.timeout))
-end
+-- done() comes from report.lua, next to this script.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")

@@ -84,6 +84,26 @@ type options struct {
 	logLevel  string
 }
 
+// newCommand returns a command's flag set, with the shared flags declared
+// and errors written to stderr.
+func newCommand(name string, stderr io.Writer, withHTTP bool) (*options, *flag.FlagSet) {
+	o := &options{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.flags(fs, withHTTP)
+	return o, fs
+}
+
+// start makes the logger (writing to logs) and starts the App the options
+// choose.
+func (o *options) start(ctx context.Context, logs io.Writer) (*loam.App, error) {
+	log, err := o.logger(logs)
+	if err != nil {
+		return nil, err
+	}
+	return o.openApp(ctx, log)
+}
+
 // flags declares the shared flags on fs, with defaults taken from LOAM_*
 // variables: flag > environment > default.
 func (o *options) flags(fs *flag.FlagSet, withHTTP bool) {

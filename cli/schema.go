@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,10 +17,7 @@ type schemaFile struct {
 }
 
 func schema(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.flags(fs, false)
+	o, fs := newCommand("schema", stderr, false)
 	allowDrop := fs.Bool("allow-drop", false, "let apply drop fields and collections")
 	dryRun := fs.Bool("dry-run", false, "show the plan of apply without changing anything")
 	pos, err := parse(fs, args)
@@ -45,11 +41,7 @@ func schema(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("read schema %s: %w", pos[1], err)
 		}
 	}
-	log, err := o.logger(stderr)
-	if err != nil {
-		return err
-	}
-	app, err := o.openApp(ctx, log)
+	app, err := o.start(ctx, stderr)
 	if err != nil {
 		return err
 	}

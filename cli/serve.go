@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -12,10 +11,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.flags(fs, true)
+	o, fs := newCommand("serve", stderr, true)
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -25,15 +21,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// batch instead of a system call per request.
 	lw := newLogWriter(stderr, 100*time.Millisecond)
 	defer lw.Close()
-	log, err := o.logger(lw)
-	if err != nil {
-		return err
-	}
-	app, err := o.openApp(ctx, log)
+	app, err := o.start(ctx, lw)
 	if err != nil {
 		return err
 	}
 	defer app.Stop()
+	log := app.Logger()
 	srv := api.New(app, api.Config{Addr: o.http, Logger: log})
 	if err := srv.Start(ctx); err != nil {
 		return err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -10,10 +9,7 @@ import (
 )
 
 func superuser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("superuser", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o.flags(fs, false)
+	o, fs := newCommand("superuser", stderr, false)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -21,11 +17,7 @@ func superuser(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 3 || (pos[0] != "create" && pos[0] != "upsert") {
 		return usageError{"usage: loam superuser create|upsert EMAIL PASSWORD"}
 	}
-	log, err := o.logger(stderr)
-	if err != nil {
-		return err
-	}
-	app, err := o.openApp(ctx, log)
+	app, err := o.start(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,6 @@ import (
 
 // Collections loads every collection definition and the schema version.
 func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, error) {
-	var out []*loam.Collection
-	var version int64
 	// Read both in one write-path snapshot would block writers; two reads are
 	// fine because the version only grows: a caller that sees an old version
 	// reloads again later.
@@ -21,27 +19,14 @@ func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, err
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT definition FROM _collections ORDER BY name`)
+	out, err := definitions(ctx, s.db)
 	if err != nil {
 		return nil, 0, fmt.Errorf("load collections: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var def string
-		if err := rows.Scan(&def); err != nil {
-			return nil, 0, fmt.Errorf("load collections: %w", err)
-		}
-		c := &loam.Collection{}
-		if err := json.Unmarshal([]byte(def), c); err != nil {
-			return nil, 0, fmt.Errorf("load collections: decode: %w", err)
-		}
+	for _, c := range out {
 		if err := c.Validate(); err != nil {
 			return nil, 0, fmt.Errorf("load collection %s: %w", c.Name, err)
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("load collections: %w", err)
 	}
 	if s.seen.Swap(version) != version {
 		s.schemaChanged() // possibly changed by another instance
@@ -232,21 +217,12 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 
 // referencingCollections names the relation fields of other collections that target c.
 func (s *Store) referencingCollections(ctx context.Context, tx Querier, c *loam.Collection) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT definition FROM _collections`)
+	all, err := definitions(ctx, tx)
 	if err != nil {
 		return nil, fmt.Errorf("read collections: %w", err)
 	}
-	defer rows.Close()
 	var refs []string
-	for rows.Next() {
-		var def string
-		if err := rows.Scan(&def); err != nil {
-			return nil, fmt.Errorf("read collections: %w", err)
-		}
-		other := &loam.Collection{}
-		if err := json.Unmarshal([]byte(def), other); err != nil {
-			return nil, fmt.Errorf("decode collection: %w", err)
-		}
+	for _, other := range all {
 		if other.ID == c.ID {
 			continue
 		}
@@ -256,7 +232,7 @@ func (s *Store) referencingCollections(ctx context.Context, tx Querier, c *loam.
 			}
 		}
 	}
-	return refs, rows.Err()
+	return refs, nil
 }
 
 // UpdateCollection alters the table from old to new, keeping the data.
@@ -370,23 +346,11 @@ func (s *Store) renameTable(ctx context.Context, tx Querier, old, new *loam.Coll
 // retargetRelations rewrites the definitions of collections whose relations
 // point at a renamed collection.
 func (s *Store) retargetRelations(ctx context.Context, tx Querier, from, to string) error {
-	rows, err := tx.Query(ctx, `SELECT id, definition FROM _collections`)
+	all, err := definitions(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("read collections: %w", err)
 	}
-	type change struct{ id, def string }
-	var changes []change
-	for rows.Next() {
-		var id, def string
-		if err := rows.Scan(&id, &def); err != nil {
-			rows.Close()
-			return fmt.Errorf("read collections: %w", err)
-		}
-		c := &loam.Collection{}
-		if err := json.Unmarshal([]byte(def), c); err != nil {
-			rows.Close()
-			return fmt.Errorf("decode collection: %w", err)
-		}
+	for _, c := range all {
 		changed := false
 		for i := range c.Fields {
 			if c.Fields[i].Type == loam.TypeRelation && c.Fields[i].Collection == from {
@@ -394,27 +358,43 @@ func (s *Store) retargetRelations(ctx context.Context, tx Querier, from, to stri
 				changed = true
 			}
 		}
-		if changed {
-			out, err := json.Marshal(c)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("encode collection: %w", err)
-			}
-			changes = append(changes, change{id, string(out)})
+		if !changed {
+			continue
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read collections: %w", err)
-	}
-	for _, ch := range changes {
+		def, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode collection: %w", err)
+		}
 		b := &builder{d: s.d}
-		b.sql(`UPDATE _collections SET definition = `).arg(ch.def).sql(` WHERE id = `).arg(ch.id)
+		b.sql(`UPDATE _collections SET definition = `).arg(string(def)).sql(` WHERE id = `).arg(c.ID)
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("retarget relations: %w", err)
 		}
 	}
 	return nil
+}
+
+// definitions decodes every stored collection definition, by name. They
+// are not validated: the schema-change paths only read them.
+func definitions(ctx context.Context, q Querier) ([]*loam.Collection, error) {
+	rows, err := q.Query(ctx, `SELECT definition FROM _collections ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*loam.Collection
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return nil, err
+		}
+		c := &loam.Collection{}
+		if err := json.Unmarshal([]byte(def), c); err != nil {
+			return nil, fmt.Errorf("decode collection: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // columnsChanged reports whether the set of columns or their foreign keys differ.

@@ -46,15 +46,11 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]loam.Even
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess *loam.Session) error {
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		b := &builder{d: s.d}
-		b.sql("INSERT INTO _sessions (id, collection, record_id, token_hash, created, expires) VALUES (").
-			arg(sess.ID).sql(", ").arg(sess.Collection).sql(", ").arg(sess.RecordID).sql(", ").arg(sess.TokenHash).sql(", ").
-			arg(s.d.EncodeTime(sess.Created)).sql(", ").arg(s.d.EncodeTime(sess.Expires)).sql(")")
-		_, err := tx.Exec(ctx, b.String(), b.args...)
-		return err
-	})
-	if err != nil {
+	b := &builder{d: s.d}
+	b.sql("INSERT INTO _sessions (id, collection, record_id, token_hash, created, expires) VALUES (").
+		arg(sess.ID).sql(", ").arg(sess.Collection).sql(", ").arg(sess.RecordID).sql(", ").arg(sess.TokenHash).sql(", ").
+		arg(s.d.EncodeTime(sess.Created)).sql(", ").arg(s.d.EncodeTime(sess.Expires)).sql(")")
+	if _, err := s.writeOne(ctx, b); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
@@ -86,14 +82,26 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte, now time.Time) (
 
 // DeleteSessions ends every session of one record.
 func (s *Store) DeleteSessions(ctx context.Context, collection, recordID string) error {
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		b := &builder{d: s.d}
-		b.sql("DELETE FROM _sessions WHERE collection = ").arg(collection).sql(" AND record_id = ").arg(recordID)
-		_, err := tx.Exec(ctx, b.String(), b.args...)
-		return err
-	})
-	if err != nil {
+	if _, err := s.writeOne(ctx, s.deleteSessions(collection, recordID)); err != nil {
 		return fmt.Errorf("delete sessions: %w", err)
 	}
 	return nil
+}
+
+// deleteSessions is the statement that ends one record's sessions.
+func (s *Store) deleteSessions(collection, recordID string) *builder {
+	b := &builder{d: s.d}
+	b.sql("DELETE FROM _sessions WHERE collection = ").arg(collection).sql(" AND record_id = ").arg(recordID)
+	return b
+}
+
+// writeOne runs one statement in its own write transaction.
+func (s *Store) writeOne(ctx context.Context, b *builder) (int64, error) {
+	var n int64
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		var err error
+		n, err = tx.Exec(ctx, b.String(), b.args...)
+		return err
+	})
+	return n, err
 }

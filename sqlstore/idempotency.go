@@ -54,14 +54,10 @@ func (s *Store) ReserveIdempotency(ctx context.Context, e *loam.IdempotencyEntry
 
 // CompleteIdempotency stores the answer of a reserved key.
 func (s *Store) CompleteIdempotency(ctx context.Context, key []byte, status int, header string, body []byte) error {
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		b := &builder{d: s.d}
-		b.sql("UPDATE _idempotency SET status = ").arg(status).sql(", header = ").arg(header).sql(", body = ").arg(body).
-			sql(" WHERE key = ").arg(key)
-		_, err := tx.Exec(ctx, b.String(), b.args...)
-		return err
-	})
-	if err != nil {
+	b := &builder{d: s.d}
+	b.sql("UPDATE _idempotency SET status = ").arg(status).sql(", header = ").arg(header).sql(", body = ").arg(body).
+		sql(" WHERE key = ").arg(key)
+	if _, err := s.writeOne(ctx, b); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	return nil
@@ -69,13 +65,9 @@ func (s *Store) CompleteIdempotency(ctx context.Context, key []byte, status int,
 
 // ReleaseIdempotency forgets a key.
 func (s *Store) ReleaseIdempotency(ctx context.Context, key []byte) error {
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		b := &builder{d: s.d}
-		b.sql("DELETE FROM _idempotency WHERE key = ").arg(key)
-		_, err := tx.Exec(ctx, b.String(), b.args...)
-		return err
-	})
-	if err != nil {
+	b := &builder{d: s.d}
+	b.sql("DELETE FROM _idempotency WHERE key = ").arg(key)
+	if _, err := s.writeOne(ctx, b); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
@@ -83,14 +75,9 @@ func (s *Store) ReleaseIdempotency(ctx context.Context, key []byte) error {
 
 // PurgeIdempotency deletes entries created before a time.
 func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
-		b := &builder{d: s.d}
-		b.sql("DELETE FROM _idempotency WHERE created < ").arg(s.d.EncodeTime(before))
-		var err error
-		n, err = tx.Exec(ctx, b.String(), b.args...)
-		return err
-	})
+	b := &builder{d: s.d}
+	b.sql("DELETE FROM _idempotency WHERE created < ").arg(s.d.EncodeTime(before))
+	n, err := s.writeOne(ctx, b)
 	if err != nil {
 		return 0, fmt.Errorf("purge idempotency keys: %w", err)
 	}

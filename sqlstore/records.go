@@ -138,8 +138,7 @@ func (s *Store) UpdateRecord(ctx context.Context, c *loam.Collection, prev, r *l
 			return err
 		}
 		if endSessions {
-			b := &builder{d: s.d}
-			b.sql("DELETE FROM _sessions WHERE collection = ").arg(c.Name).sql(" AND record_id = ").arg(r.ID)
+			b := s.deleteSessions(c.Name, r.ID)
 			if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 				return fmt.Errorf("end sessions: %w", err)
 			}
