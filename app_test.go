@@ -103,44 +103,40 @@ func TestStaleSchemaChangeIsRefused(t *testing.T) {
 
 func TestCollectionRenames(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			app := startApp(t, kind)
-			everyone := ""
-			if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: "members", Type: loam.CollectionAuth,
-				Rules: loam.Rules{Create: &everyone}}); err != nil {
-				t.Fatal(err)
-			}
-			body, _ := loam.JSONBody(map[string]any{"email": "m@example.com", "password": "long enough pw"})
-			if _, err := app.CreateRecord(ctx, nil, "members", body); err != nil {
-				t.Fatal(err)
-			}
-			token, _, err := app.AuthWithPassword(ctx, "members", "m@example.com", "long enough pw")
-			if err != nil {
-				t.Fatal(err)
-			}
-			// A rename that changes only letter case, then a real one: the
-			// data stays and signed-in members stay signed in.
-			for _, name := range []string{"Members", "people"} {
-				prev := app.Schema().Collections()
-				var from string
-				for _, c := range prev {
-					if c.IsAuth() && !c.System {
-						from = c.Name
-					}
-				}
-				if _, err := app.UpdateCollection(ctx, loam.System, from, []byte(`{"name":"`+name+`"}`)); err != nil {
-					t.Fatalf("rename %s to %s: %v", from, name, err)
-				}
-				p, err := app.Authenticate(ctx, token)
-				if err != nil || p.Collection != name || p.Record.Get("email") != "m@example.com" {
-					t.Fatalf("after renaming to %s: %v %+v", name, err, p)
+	eachApp(t, func(t *testing.T, app *loam.App) {
+		ctx := context.Background()
+		everyone := ""
+		if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: "members", Type: loam.CollectionAuth,
+			Rules: loam.Rules{Create: &everyone}}); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := loam.JSONBody(map[string]any{"email": "m@example.com", "password": "long enough pw"})
+		if _, err := app.CreateRecord(ctx, nil, "members", body); err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := app.AuthWithPassword(ctx, "members", "m@example.com", "long enough pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A rename that changes only letter case, then a real one: the
+		// data stays and signed-in members stay signed in.
+		for _, name := range []string{"Members", "people"} {
+			prev := app.Schema().Collections()
+			var from string
+			for _, c := range prev {
+				if c.IsAuth() && !c.System {
+					from = c.Name
 				}
 			}
-		})
-	}
+			if _, err := app.UpdateCollection(ctx, loam.System, from, []byte(`{"name":"`+name+`"}`)); err != nil {
+				t.Fatalf("rename %s to %s: %v", from, name, err)
+			}
+			p, err := app.Authenticate(ctx, token)
+			if err != nil || p.Collection != name || p.Record.Get("email") != "m@example.com" {
+				t.Fatalf("after renaming to %s: %v %+v", name, err, p)
+			}
+		}
+	})
 }
 
 func TestRequiredRelationCannotSetNull(t *testing.T) {
