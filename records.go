@@ -44,7 +44,8 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 	return a.store.GetRecord(ctx, c, id)
 }
 
-// ListRecords returns a page of records under the collection's list rule.
+// ListRecords returns a page of records under the collection's list rule,
+// filtered and sorted as q asks.
 func (a *App) ListRecords(ctx context.Context, who *Principal, collection string, q ListQuery) (*RecordList, error) {
 	c, err := a.collection(collection)
 	if err != nil {
@@ -53,18 +54,16 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 	if err := allow(who, c.Rules.List, "listing "+c.Name); err != nil {
 		return nil, err
 	}
-	for _, k := range q.Sort {
-		if k.Field != ColID && k.Field != ColCreated && k.Field != ColUpdated {
-			f := c.Field(k.Field)
-			if f == nil || (f.Hidden && !who.IsSuperuser()) {
-				return nil, Errorf(CodeInvalidSort, "cannot sort by %q: no such field", k.Field)
-			}
-			if f.Type == TypePassword || f.Type == TypeJSON || f.MultiValued() {
-				return nil, Errorf(CodeInvalidSort, "cannot sort by %q: a %s field", k.Field, f.Type)
-			}
-		}
+	rq, err := a.recordQuery(who, c, q)
+	if err != nil {
+		return nil, err
 	}
-	return a.store.ListRecords(ctx, c, q)
+	list, err := a.store.ListRecords(ctx, c, rq)
+	if err != nil {
+		return nil, err
+	}
+	list.NextCursor = encodeCursor(rq.Sort, list.Next)
+	return list, nil
 }
 
 // CreateRecord validates body against the live schema, runs the create hooks

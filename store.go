@@ -3,6 +3,8 @@ package loam
 import (
 	"context"
 	"time"
+
+	"loam/expr"
 )
 
 // Store is the storage port. Two adapters implement it: sqlite (the default)
@@ -55,10 +57,10 @@ type Store interface {
 	// FindRecord returns the record whose field equals value, or ErrNotFound
 	// (an unknown field is invalid_query).
 	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
-	// ListRecords returns a page of records, ordered by the sort keys then id.
-	// Missing values sort as the smallest on every database. An unknown sort
-	// field is invalid_sort.
-	ListRecords(ctx context.Context, c *Collection, q ListQuery) (*RecordList, error)
+	// ListRecords returns a page of records that meet q.Where, ordered by
+	// the sort keys then id. Missing values sort as the smallest on every
+	// database. An unknown sort field is invalid_sort.
+	ListRecords(ctx context.Context, c *Collection, q RecordQuery) (*RecordList, error)
 
 	// CreateSession stores a session (only the token's hash).
 	CreateSession(ctx context.Context, s *Session) error
@@ -75,24 +77,61 @@ type Store interface {
 
 // SortKey orders a list by one field.
 type SortKey struct {
+	// Field is the field (id, created, updated or a field of the
+	// collection), or a relation path such as author.name.
 	Field string
 	Desc  bool
+	// Path is the checked path of Field. The services set it; stores read
+	// Field as a field of the collection when it is nil.
+	Path *expr.Path
+	// Random orders at random (@random).
+	Random bool
 }
 
-// ListQuery selects a page of records.
+// ListQuery is a list request as a client writes it: the services check it
+// against the schema and the caller's rights.
 type ListQuery struct {
+	// Filter is an expression of the filter language; "" for every record.
+	Filter    string
 	Sort      []SortKey
 	Page      int
 	PerPage   int
 	SkipTotal bool
+	// Cursor continues a list after the last record of a page (the
+	// NextCursor of that page); it cannot be combined with Page or @random.
+	Cursor string
 }
 
-// RecordList is a page of records. TotalItems is -1 when the total was skipped.
+// RecordQuery is a checked list query, as stores run it.
+type RecordQuery struct {
+	// Where is a bound condition; nil for every record.
+	Where     expr.Cond
+	Sort      []SortKey
+	Page      int
+	PerPage   int
+	SkipTotal bool
+	// After starts the page after the record at this position.
+	After *Cursor
+}
+
+// Cursor is a position in a sorted list: the sort values of one record
+// (one per sort key, as the store reads them) and its id.
+type Cursor struct {
+	Values []any
+	ID     string
+}
+
+// RecordList is a page of records. TotalItems is -1 when the total was
+// skipped. Next is the position of the last record when the page is full
+// and the order is not random, nil otherwise.
 type RecordList struct {
 	Items      []*Record
 	Page       int
 	PerPage    int
 	TotalItems int64
+	Next       *Cursor
+	// NextCursor is Next as a client sends it back (set by the services).
+	NextCursor string
 }
 
 // Session is a signed-in user's session. Only the hash of its token is kept.

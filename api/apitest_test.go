@@ -362,7 +362,7 @@ func (e *env) snapshot(t *testing.T) string {
 	}
 	var tables []table
 	for _, c := range cols {
-		list, err := e.app.Store().ListRecords(ctx, c, loam.ListQuery{Page: 1, PerPage: 1 << 20})
+		list, err := e.app.Store().ListRecords(ctx, c, loam.RecordQuery{Page: 1, PerPage: 1 << 20})
 		if err != nil {
 			// A collection the store cannot read is part of the state (and a bug
 			// some test reports); it must not stop the snapshot.
@@ -403,7 +403,7 @@ func (e *env) count(t *testing.T, collection string) int64 {
 	if c == nil {
 		t.Fatalf("count: no collection %q", collection)
 	}
-	list, err := e.app.Store().ListRecords(context.Background(), c, loam.ListQuery{Page: 1, PerPage: 1})
+	list, err := e.app.Store().ListRecords(context.Background(), c, loam.RecordQuery{Page: 1, PerPage: 1})
 	if err != nil {
 		t.Fatalf("count %s: %v", collection, err)
 	}

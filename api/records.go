@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"loam"
+	"loam/expr"
 )
 
 func (s *Server) collectionFor(w http.ResponseWriter, r *http.Request) *loam.Collection {
@@ -94,7 +95,7 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
 
 // unsupportedParams are list parameters of API.md that later work adds; until
 // then they are refused rather than silently ignored.
-var unsupportedParams = []string{"filter", "expand", "fields", "cursor"}
+var unsupportedParams = []string{"expand", "fields"}
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	c := s.collectionFor(w, r)
@@ -132,6 +133,10 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 		pages = (list.TotalItems + int64(list.PerPage) - 1) / int64(list.PerPage)
 	}
 	b = strconv.AppendInt(b, pages, 10)
+	if list.NextCursor != "" {
+		b = append(b, `,"nextCursor":`...)
+		b = appendString(b, list.NextCursor)
+	}
 	b = append(b, '}')
 	// A list's ETag is a hash of the page as sent: it changes when any of it does.
 	h := fnv.New64a()
@@ -155,6 +160,17 @@ func parseListQuery(r *http.Request) (loam.ListQuery, error) {
 		if v.Has(p) {
 			return q, loam.Errorf(loam.CodeInvalidQuery, "the %q parameter is not supported yet", p)
 		}
+	}
+	q.Filter = v.Get("filter")
+	if len(q.Filter) > expr.MaxLength {
+		return q, loam.Errorf(loam.CodeInvalidFilter, "filter: longer than %d bytes", expr.MaxLength)
+	}
+	q.Cursor = v.Get("cursor")
+	if v.Has("cursor") && v.Has("page") {
+		return q, loam.Errorf(loam.CodeInvalidQuery, "cursor cannot be combined with page")
+	}
+	if v.Has("cursor") && q.Cursor == "" {
+		return q, loam.Errorf(loam.CodeInvalidQuery, "cursor is empty: send the nextCursor of a page")
 	}
 	if s := v.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -190,7 +206,7 @@ func parseListQuery(r *http.Request) (loam.ListQuery, error) {
 			} else if rest, ok := strings.CutPrefix(part, "+"); ok {
 				k.Field = rest
 			}
-			if k.Field == "" || len(k.Field) > loam.MaxNameLength {
+			if k.Field == "" || len(k.Field) > 8*loam.MaxNameLength {
 				return q, loam.Errorf(loam.CodeInvalidSort, "sort must be a comma-separated list of fields, each optionally prefixed with -")
 			}
 			q.Sort = append(q.Sort, k)

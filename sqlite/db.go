@@ -10,6 +10,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"loam"
+	"loam/expr"
 	"loam/sqlstore"
 )
 
@@ -57,7 +58,22 @@ func openConn(path string, pragmas []string) (*conn, error) {
 			return nil, fmt.Errorf("PRAGMA %s: %w", p, err)
 		}
 	}
+	if err := c.CreateFunction("loam_fold", 1, sqlite3.DETERMINISTIC|sqlite3.INNOCUOUS, fold); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("register loam_fold: %w", err)
+	}
 	return &conn{c: c, stmts: map[string]*sqlite3.Stmt{}}, nil
+}
+
+// fold is the SQL function loam_fold(x): expr.Fold of text, NULL for NULL.
+// Filters use it for ~ and :lower, so case folds the same way as on
+// PostgreSQL and in Go.
+func fold(ctx sqlite3.Context, arg ...sqlite3.Value) {
+	if arg[0].Type() == sqlite3.NULL {
+		ctx.ResultNull()
+		return
+	}
+	ctx.ResultText(expr.Fold(arg[0].Text()))
 }
 
 // prepare returns the connection's statement for query, reset and unbound.

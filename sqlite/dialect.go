@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"loam"
+	"loam/expr"
 	"loam/sqlstore"
 )
 
@@ -94,3 +95,37 @@ func (Dialect) RebuildToAlter() bool { return true }
 // LockSchema does nothing: the one writer connection and IMMEDIATE
 // transactions already serialise every write, across processes too.
 func (Dialect) LockSchema(context.Context, sqlstore.Querier) error { return nil }
+
+// Fold calls loam_fold, a function every connection registers (expr.Fold).
+func (Dialect) Fold(x string) string { return "loam_fold(" + x + ")" }
+
+// ListElements uses json_each.
+func (Dialect) ListElements(list, alias string) (from, value string) {
+	return "json_each(" + list + ") AS " + alias, alias + ".value"
+}
+
+// JSONElements uses json_each over arrays only (json_each would walk an
+// object's members too).
+func (Dialect) JSONElements(doc, alias string) string {
+	return "json_each(CASE WHEN json_type(" + doc + ") = 'array' THEN " + doc + " END) AS " + alias
+}
+
+// JSONElement reads json_each's type and value columns.
+func (Dialect) JSONElement(alias string, kind expr.Kind) (is, value string) {
+	switch kind {
+	case expr.KindNumber:
+		return alias + ".type IN ('integer', 'real')", alias + ".value"
+	case expr.KindBool:
+		return alias + ".type IN ('true', 'false')", alias + ".value"
+	}
+	return alias + ".type = 'text'", alias + ".value"
+}
+
+// JSONIsArray uses json_type.
+func (Dialect) JSONIsArray(doc string) string { return "json_type(" + doc + ") = 'array'" }
+
+// ListLength uses json_array_length.
+func (Dialect) ListLength(list string) string { return "json_array_length(" + list + ")" }
+
+// FloatCast is empty: SQLite compares integers and reals by value.
+func (Dialect) FloatCast() string { return "" }

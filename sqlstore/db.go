@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"loam"
+	"loam/expr"
 )
 
 // Rows is the result of a query.
@@ -78,6 +79,28 @@ type Dialect interface {
 	// page through a subquery over ids (the offset then steps over index
 	// entries, not rows); 0 means never.
 	DeferredJoinOffset() int
+
+	// The filter language (see package expr) needs these.
+
+	// Fold folds the case of a text expression as expr.Fold does.
+	Fold(x string) string
+	// ListElements returns a FROM item over the strings of a JSON list,
+	// named alias, and the expression of each string (compared by code point).
+	ListElements(list, alias string) (from, value string)
+	// JSONElements is a FROM item over the elements of a JSON array, named
+	// alias; a value that is not an array has no elements.
+	JSONElements(doc, alias string) string
+	// JSONElement returns, for an element of JSONElements, the condition
+	// that it holds a value of kind (text, number or bool) and the SQL value
+	// it then has.
+	JSONElement(alias string, kind expr.Kind) (is, value string)
+	// JSONIsArray is a condition true when a JSON value is an array.
+	JSONIsArray(doc string) string
+	// ListLength is the number of elements of a JSON array.
+	ListLength(list string) string
+	// FloatCast follows a parameter that must be read as a float where an
+	// integer column would make the database read it as an integer.
+	FloatCast() string
 	// RebuildToAlter reports whether changing a table's columns rebuilds it
 	// (create, copy, drop, rename: SQLite) rather than altering it in place.
 	RebuildToAlter() bool

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"loam"
+	"loam/expr"
 )
 
 // GetRecord returns one record or loam.ErrNotFound.
@@ -52,41 +53,65 @@ func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string
 	return recs[0], nil
 }
 
-// ListRecords returns a page of records in the requested order (id breaks ties).
-func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.ListQuery) (*loam.RecordList, error) {
+// ListRecords returns a page of records that meet q.Where, in the requested
+// order (id breaks ties).
+func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.RecordQuery) (*loam.RecordList, error) {
 	if q.PerPage <= 0 {
 		q.PerPage = 30
 	}
 	if q.Page <= 0 {
 		q.Page = 1
 	}
+	keys, err := s.sortKeys(c, q.Sort)
+	if err != nil {
+		return nil, err
+	}
 	var order []string
-	idSorted := false
-	for _, k := range q.Sort {
-		switch k.Field {
-		case loam.ColID, loam.ColCreated, loam.ColUpdated:
-			idSorted = idSorted || k.Field == loam.ColID
-		default:
-			if c.Field(k.Field) == nil {
-				return nil, loam.Errorf(loam.CodeInvalidSort, "unknown sort field %q", k.Field)
-			}
-		}
-		order = append(order, s.d.OrderBy(quote(k.Field), k.Desc))
+	idSorted, random := false, false
+	for _, k := range keys {
+		idSorted = idSorted || k.sql == "t.id"
+		random = random || k.random
+		order = append(order, s.d.OrderBy(k.sql, k.desc))
 	}
 	if !idSorted {
-		order = append(order, "id") // ties break by id: pages never overlap
+		order = append(order, "t.id") // ties break by id: pages never overlap
 	}
 	orderBy := " ORDER BY " + strings.Join(order, ", ")
 	offset := (q.Page - 1) * q.PerPage
+	if q.After != nil {
+		offset = 0
+	}
+	from := " FROM " + quote(c.Name) + " AS t"
+	where := func(b *builder) {
+		if q.Where == nil && q.After == nil {
+			return
+		}
+		b.sql(" WHERE ")
+		if q.Where != nil {
+			compileFilter(s.d, b, q.Where)
+		}
+		if q.After != nil {
+			if q.Where != nil {
+				b.sql(" AND ")
+			}
+			s.after(b, keys, q.After)
+		}
+	}
 	b := &builder{d: s.d}
 	sql := s.sqlFor(c)
-	if from := s.d.DeferredJoinOffset(); from == 0 || offset < from {
-		b.sql(sql.selectFrom, orderBy, " LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg(offset)
+	if dj := s.d.DeferredJoinOffset(); dj == 0 || offset < dj {
+		b.sql(sql.selectFrom, " AS t")
+		where(b)
+		b.sql(orderBy, " LIMIT ").arg(q.PerPage)
+		if offset > 0 {
+			b.sql(" OFFSET ").arg(offset)
+		}
 	} else {
 		// Deep pages: skip the offset over ids only (the primary key index,
 		// or a sort index), then read the page's whole rows.
-		b.sql(sql.selectFrom, " WHERE id IN (SELECT id FROM ", quote(c.Name), orderBy, " LIMIT ").arg(q.PerPage).
-			sql(" OFFSET ").arg(offset).sql(")", orderBy)
+		b.sql(sql.selectFrom, " AS t WHERE t.id IN (SELECT t.id", from)
+		where(b)
+		b.sql(orderBy, " LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg(offset).sql(")", orderBy)
 	}
 	rows, err := s.db.Query(ctx, b.String(), b.args...)
 	if err != nil {
@@ -97,12 +122,192 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.List
 		return nil, fmt.Errorf("list records: %w", err)
 	}
 	list := &loam.RecordList{Items: items, Page: q.Page, PerPage: q.PerPage, TotalItems: -1}
+	if q.After != nil {
+		list.Page = -1 // a cursor's page has no number
+	}
+	if len(items) == q.PerPage && !random {
+		if list.Next, err = s.position(ctx, c, keys, items[len(items)-1]); err != nil {
+			return nil, err
+		}
+	}
 	if !q.SkipTotal {
-		if err := queryRow(ctx, s.db, []any{&list.TotalItems}, "SELECT count(*) FROM "+quote(c.Name)); err != nil {
+		b := &builder{d: s.d}
+		b.sql("SELECT count(*)", from)
+		if q.Where != nil {
+			b.sql(" WHERE ")
+			compileFilter(s.d, b, q.Where)
+		}
+		if err := queryRow(ctx, s.db, []any{&list.TotalItems}, b.String(), b.args...); err != nil {
 			return nil, fmt.Errorf("count records: %w", err)
 		}
 	}
 	return list, nil
+}
+
+// sortKey is one ORDER BY key as SQL.
+type sortKey struct {
+	sql     string
+	desc    bool
+	random  bool
+	notNull bool // the column never holds NULL (id, created, updated)
+	field   *loam.Field
+	path    *expr.Path // a path through relations: read with a query
+}
+
+func (s *Store) sortKeys(c *loam.Collection, keys []loam.SortKey) ([]sortKey, error) {
+	out := make([]sortKey, 0, len(keys))
+	fc := &filterCompiler{d: s.d, aliases: 100}
+	for _, k := range keys {
+		if k.Random {
+			out = append(out, sortKey{sql: "random()", random: true})
+			continue
+		}
+		sk := sortKey{desc: k.Desc}
+		switch {
+		case k.Path != nil && len(k.Path.Steps) > 1:
+			sk.sql, sk.path = fc.scalar(k.Path), k.Path
+		default:
+			name := k.Field
+			if k.Path != nil {
+				name = k.Path.Steps[0].Field
+			}
+			switch name {
+			case loam.ColID, loam.ColCreated, loam.ColUpdated:
+				sk.notNull, sk.sql = true, "t."+name
+			default:
+				if sk.field = c.Field(name); sk.field == nil {
+					return nil, loam.Errorf(loam.CodeInvalidSort, "unknown sort field %q", name)
+				}
+				sk.sql = "t." + quote(name)
+			}
+		}
+		out = append(out, sk)
+	}
+	return out, nil
+}
+
+// after writes the condition "comes after the cursor" in the order of keys
+// (then id ascending): for keys k1..kn with values v1..vn,
+//
+//	k1 after v1 OR (k1 = v1 AND k2 after v2) OR ... OR (all equal AND id > vid)
+//
+// where NULL sorts first going up and last going down. A leading bound on
+// the first key (k1 >= v1 going up) lets an index on it serve the page.
+func (s *Store) after(b *builder, keys []sortKey, c *loam.Cursor) {
+	val := func(i int) any {
+		v := c.Values[i]
+		if t, ok := v.(time.Time); ok {
+			return s.d.EncodeTime(t)
+		}
+		return v
+	}
+	b.sql("(")
+	if len(keys) > 0 && c.Values[0] != nil && !keys[0].random {
+		k := keys[0]
+		switch {
+		case !k.desc:
+			b.sql(k.sql, " >= ").arg(val(0)).sql(" AND ")
+		case k.notNull:
+			b.sql(k.sql, " <= ").arg(val(0)).sql(" AND ")
+		}
+	}
+	b.sql("(")
+	for i, k := range keys {
+		for j := 0; j < i; j++ {
+			s.equal(b, keys[j], val(j))
+			b.sql(" AND ")
+		}
+		v := val(i)
+		switch {
+		case v == nil && k.desc:
+			b.sql("1 = 0") // nothing comes after no value going down
+		case v == nil:
+			b.sql(k.sql, " IS NOT NULL")
+		case k.desc && k.notNull:
+			b.sql(k.sql, " < ").arg(v)
+		case k.desc:
+			b.sql("(", k.sql, " < ").arg(v).sql(" OR ", k.sql, " IS NULL)")
+		default:
+			b.sql(k.sql, " > ").arg(v)
+		}
+		b.sql(" OR ")
+	}
+	for j := range keys {
+		s.equal(b, keys[j], val(j))
+		b.sql(" AND ")
+	}
+	b.sql("t.id > ").arg(c.ID).sql("))")
+}
+
+func (s *Store) equal(b *builder, k sortKey, v any) {
+	if v == nil {
+		b.sql(k.sql, " IS NULL")
+		return
+	}
+	b.sql(k.sql, " = ").arg(v)
+}
+
+// position returns the cursor of a record in the order of keys: its own
+// values for its fields, and one query for keys that follow relations.
+func (s *Store) position(ctx context.Context, c *loam.Collection, keys []sortKey, r *loam.Record) (*loam.Cursor, error) {
+	cur := &loam.Cursor{ID: r.ID, Values: make([]any, len(keys))}
+	var paths []int
+	for i, k := range keys {
+		switch {
+		case k.path != nil:
+			paths = append(paths, i)
+		case k.sql == "t.id":
+			cur.Values[i] = r.ID
+		case k.sql == "t.created":
+			cur.Values[i] = r.Created
+		case k.sql == "t.updated":
+			cur.Values[i] = r.Updated
+		default:
+			cur.Values[i] = r.Data[k.field.Name]
+		}
+	}
+	if len(paths) == 0 {
+		return cur, nil
+	}
+	b := &builder{d: s.d}
+	b.sql("SELECT ")
+	for n, i := range paths {
+		if n > 0 {
+			b.sql(", ")
+		}
+		b.sql(keys[i].sql)
+	}
+	b.sql(" FROM ", quote(c.Name), " AS t WHERE t.id = ").arg(r.ID)
+	raw := make([]any, len(paths))
+	dest := make([]any, len(paths))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	if err := queryRow(ctx, s.db, dest, b.String(), b.args...); err != nil {
+		return nil, fmt.Errorf("read the cursor of %s: %w", r.ID, err)
+	}
+	for n, i := range paths {
+		v, err := decodePathValue(keys[i].path, raw[n])
+		if err != nil {
+			return nil, fmt.Errorf("read the cursor of %s: %w", r.ID, err)
+		}
+		cur.Values[i] = v
+	}
+	return cur, nil
+}
+
+// decodePathValue reads a value a path's scalar query returned.
+func decodePathValue(p *expr.Path, v any) (any, error) {
+	f := &loam.Field{Type: loam.TypeText}
+	switch p.Kind {
+	case expr.KindNumber:
+		f = &loam.Field{Type: loam.TypeNumber, Integer: p.Integer}
+	case expr.KindBool:
+		f = &loam.Field{Type: loam.TypeBool}
+	case expr.KindDate:
+		f = &loam.Field{Type: loam.TypeDate}
+	}
+	return decodeValue(f, v)
 }
 
 // InsertRecord writes a new record and its event in one transaction.

@@ -38,7 +38,7 @@ func listFixture(t *testing.T, s loam.Store) (*loam.Collection, []*loam.Record) 
 }
 
 // list runs ListRecords and checks the page it echoes.
-func list(t *testing.T, s loam.Store, c *loam.Collection, q loam.ListQuery) *loam.RecordList {
+func list(t *testing.T, s loam.Store, c *loam.Collection, q loam.RecordQuery) *loam.RecordList {
 	t.Helper()
 	l, err := s.ListRecords(t.Context(), c, q)
 	if err != nil {
@@ -78,7 +78,7 @@ func testList(t *testing.T, open Opener) {
 	runAll(t, open, []storeTest{
 		{"DefaultOrderIsID", func(t *testing.T, s loam.Store) {
 			c, recs := listFixture(t, s)
-			l := list(t, s, c, loam.ListQuery{Page: 1, PerPage: 100})
+			l := list(t, s, c, loam.RecordQuery{Page: 1, PerPage: 100})
 			want := sortedBy(recs, func(a, b *loam.Record) int { return cmp.Compare(a.ID, b.ID) })
 			if !slices.Equal(ids(l.Items), ids(want)) {
 				t.Fatalf("default order:\n got %v\nwant %v (id ascending)", ids(l.Items), ids(want))
@@ -95,7 +95,7 @@ func testList(t *testing.T, open Opener) {
 			want := ids(sortedBy(recs, func(a, b *loam.Record) int { return cmp.Compare(a.ID, b.ID) }))
 			var got []string
 			for page, n := range []int{10, 10, 5, 0} {
-				l := list(t, s, c, loam.ListQuery{Page: page + 1, PerPage: 10})
+				l := list(t, s, c, loam.RecordQuery{Page: page + 1, PerPage: 10})
 				if len(l.Items) != n {
 					t.Errorf("page %d of 10: got %d items, want %d", page+1, len(l.Items), n)
 				}
@@ -110,7 +110,7 @@ func testList(t *testing.T, open Opener) {
 		}},
 		{"SkipTotal", func(t *testing.T, s loam.Store) {
 			c, _ := listFixture(t, s)
-			l := list(t, s, c, loam.ListQuery{Page: 2, PerPage: 10, SkipTotal: true})
+			l := list(t, s, c, loam.RecordQuery{Page: 2, PerPage: 10, SkipTotal: true})
 			if l.TotalItems != -1 {
 				t.Errorf("TotalItems with SkipTotal: got %d, want -1", l.TotalItems)
 			}
@@ -123,7 +123,7 @@ func testList(t *testing.T, open Opener) {
 		{"NullsSortFirst", testNullsSortFirst},
 		{"UnknownSortField", func(t *testing.T, s loam.Store) {
 			c, _ := listFixture(t, s)
-			_, err := s.ListRecords(t.Context(), c, loam.ListQuery{Sort: []loam.SortKey{{Field: "nope"}}, Page: 1, PerPage: 10})
+			_, err := s.ListRecords(t.Context(), c, loam.RecordQuery{Sort: []loam.SortKey{{Field: "nope"}}, Page: 1, PerPage: 10})
 			wantErr(t, err, loam.CodeInvalidSort, "sort by an unknown field")
 			_, err = s.FindRecord(t.Context(), c, "nope", "x")
 			wantErr(t, err, loam.CodeInvalidQuery, "FindRecord by an unknown field")
@@ -134,7 +134,7 @@ func testList(t *testing.T, open Opener) {
 			for _, w := range []string{"b", "B", "a", "A", "é", "Z", "É", "_", "0", "ab", "a b", "Ä", "z", "😀", "ｚ"} {
 				recs = append(recs, insert(t, s, c, map[string]any{"w": w}))
 			}
-			l := list(t, s, c, loam.ListQuery{Sort: []loam.SortKey{{Field: "w"}}, Page: 1, PerPage: 50})
+			l := list(t, s, c, loam.RecordQuery{Sort: []loam.SortKey{{Field: "w"}}, Page: 1, PerPage: 50})
 			want := sortedBy(recs, byString("w")) // Go compares strings bytewise: UTF-8 keeps code point order
 			var gotW, wantW []any
 			for _, r := range l.Items {
@@ -180,12 +180,12 @@ func testListSort(t *testing.T, s loam.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := ids(sortedBy(recs, tt.want))
-			l := list(t, s, c, loam.ListQuery{Sort: tt.sort, Page: 1, PerPage: 30})
+			l := list(t, s, c, loam.RecordQuery{Sort: tt.sort, Page: 1, PerPage: 30})
 			if got := ids(l.Items); !slices.Equal(got, want) {
 				t.Fatalf("sort %+v:\n got %v\nwant %v", tt.sort, got, want)
 			}
 			// The second page of a sorted list continues the first.
-			l2 := list(t, s, c, loam.ListQuery{Sort: tt.sort, Page: 2, PerPage: 10})
+			l2 := list(t, s, c, loam.RecordQuery{Sort: tt.sort, Page: 2, PerPage: 10})
 			if got := ids(l2.Items); !slices.Equal(got, want[10:20]) {
 				t.Fatalf("sort %+v, page 2 of 10:\n got %v\nwant %v", tt.sort, got, want[10:20])
 			}
@@ -216,7 +216,7 @@ func testNullsSortFirst(t *testing.T, s loam.Store) {
 		{loam.SortKey{Field: "n"}, []string{none.ID, a.ID, b.ID}},
 		{loam.SortKey{Field: "n", Desc: true}, []string{b.ID, a.ID, none.ID}},
 	} {
-		l := list(t, s, c, loam.ListQuery{Sort: []loam.SortKey{tt.key}, Page: 1, PerPage: 10})
+		l := list(t, s, c, loam.RecordQuery{Sort: []loam.SortKey{tt.key}, Page: 1, PerPage: 10})
 		if got := ids(l.Items); !slices.Equal(got, tt.want) {
 			t.Errorf("sort %+v with a missing value:\n got %v\nwant %v (missing value first ascending, last descending)", tt.key, got, tt.want)
 		}
@@ -248,7 +248,7 @@ func testDeepPages(t *testing.T, s loam.Store) {
 	} {
 		want := ids(sortedBy(recs, tc.cmp))
 		for _, page := range []int{9, 10, 11, 12, 15, 16} { // perPage 30: offsets 240 to 450, the last page empty
-			l := list(t, s, c, loam.ListQuery{Sort: tc.sort, Page: page, PerPage: 30, SkipTotal: true})
+			l := list(t, s, c, loam.RecordQuery{Sort: tc.sort, Page: page, PerPage: 30, SkipTotal: true})
 			lo, hi := min((page-1)*30, len(want)), min(page*30, len(want))
 			if !slices.Equal(ids(l.Items), want[lo:hi]) {
 				t.Fatalf("sort %s, page %d:\n got %v\nwant %v", tc.name, page, ids(l.Items), want[lo:hi])

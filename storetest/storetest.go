@@ -272,7 +272,7 @@ func all(t *testing.T, s loam.Store, c *loam.Collection) []*loam.Record {
 	t.Helper()
 	var out []*loam.Record
 	for page := 1; ; page++ {
-		l, err := s.ListRecords(t.Context(), c, loam.ListQuery{Page: page, PerPage: 100, SkipTotal: true})
+		l, err := s.ListRecords(t.Context(), c, loam.RecordQuery{Page: page, PerPage: 100, SkipTotal: true})
 		if err != nil {
 			t.Fatalf("ListRecords %q page %d: %v", c.Name, page, err)
 		}
@@ -289,7 +289,7 @@ func all(t *testing.T, s loam.Store, c *loam.Collection) []*loam.Record {
 // count returns the number of records of c, from a listing with totals.
 func count(t *testing.T, s loam.Store, c *loam.Collection) int64 {
 	t.Helper()
-	l, err := s.ListRecords(t.Context(), c, loam.ListQuery{Page: 1, PerPage: 1})
+	l, err := s.ListRecords(t.Context(), c, loam.RecordQuery{Page: 1, PerPage: 1})
 	if err != nil {
 		t.Fatalf("ListRecords %q: %v", c.Name, err)
 	}

@@ -1,0 +1,408 @@
+package sqlstore
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"loam/expr"
+)
+
+// The filter compiler turns a bound expr.Cond into a WHERE condition over
+// the table aliased "t". Values always go as parameters.
+//
+// SQL's NULL makes a comparison unknown, and NOT of unknown is unknown, where
+// the language says "a != x is true when a has no value". The compiler
+// therefore pushes every negation down to the comparisons (De Morgan), and
+// writes each comparison so that, where it stands (never under a NOT it did
+// not write itself), unknown means false:
+//
+//	a = x    a = ?                   a != x   (a IS NULL OR a <> ?)
+//	a > x    a > ?                   !(a > x) (a IS NULL OR a <= ?)
+//	tags ?= x  EXISTS (SELECT 1 FROM <elements> WHERE e = ?)
+//
+// Paths through single relations read the related field with a scalar
+// subquery on the primary key; multi relations, back-relations, list fields
+// and @collection become EXISTS over their elements.
+
+// filterCompiler writes one condition into a builder.
+type filterCompiler struct {
+	d       Dialect
+	b       *builder
+	aliases int
+}
+
+// compileFilter appends the SQL of c to b; "t" is the alias of the table.
+func compileFilter(d Dialect, b *builder, c expr.Cond) {
+	fc := &filterCompiler{d: d, b: b}
+	fc.cond(c, false)
+}
+
+func (fc *filterCompiler) alias() string {
+	fc.aliases++
+	return "a" + strconv.Itoa(fc.aliases)
+}
+
+func (fc *filterCompiler) cond(c expr.Cond, neg bool) {
+	switch x := c.(type) {
+	case expr.Const:
+		if bool(x) != neg {
+			fc.b.sql("1 = 1")
+		} else {
+			fc.b.sql("1 = 0")
+		}
+	case expr.And:
+		fc.join([]expr.Cond(x), neg, " AND ", " OR ")
+	case expr.Or:
+		fc.join([]expr.Cond(x), neg, " OR ", " AND ")
+	case *expr.NotCond:
+		fc.cond(x.X, !neg)
+	case *expr.Cmp:
+		fc.cmp(x, neg)
+	}
+}
+
+func (fc *filterCompiler) join(cs []expr.Cond, neg bool, sep, negSep string) {
+	if neg {
+		sep = negSep // De Morgan
+	}
+	fc.b.sql("(")
+	for i, c := range cs {
+		if i > 0 {
+			fc.b.sql(sep)
+		}
+		fc.cond(c, neg)
+	}
+	fc.b.sql(")")
+}
+
+// pos is where a path's walk stands: on a row (alias set) or on the id of
+// a record of a collection, given as an SQL expression.
+type pos struct {
+	row string // alias of a row of the step's collection
+	id  string // or an expression holding the id of such a record
+}
+
+// column returns the expression that reads field of the record at p, which
+// belongs to collection.
+func (p pos) column(collection, field, alias string) string {
+	if p.row != "" {
+		return p.row + "." + quote(field)
+	}
+	return "(SELECT " + alias + "." + quote(field) + " FROM " + quote(collection) + " AS " + alias +
+		" WHERE " + alias + ".id = " + p.id + ")"
+}
+
+func (p pos) idExpr() string {
+	if p.row != "" {
+		return p.row + ".id"
+	}
+	return p.id
+}
+
+// walk follows the path's relations from the table's row. For every step
+// that may reach several records it opens an EXISTS subquery, which the
+// caller closes with closers. It returns the position of the last step.
+func (fc *filterCompiler) walk(p *expr.Path) (at pos, closers int) {
+	at = pos{row: "t"}
+	if p.Any {
+		a := fc.alias()
+		fc.b.sql("EXISTS (SELECT 1 FROM ", quote(p.Root), " AS ", a, " WHERE ")
+		at, closers = pos{row: a}, 1
+	}
+	for _, st := range p.Steps[:len(p.Steps)-1] {
+		switch st.Via {
+		case expr.ViaField:
+			at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+		case expr.ViaList:
+			list := at.column(st.Collection, st.Field, fc.alias())
+			from, value := fc.d.ListElements(list, fc.alias())
+			fc.b.sql("EXISTS (SELECT 1 FROM ", from, " WHERE ")
+			at = pos{id: value}
+			closers++
+		case expr.ViaBack:
+			id := at.idExpr()
+			a := fc.alias()
+			fc.b.sql("EXISTS (SELECT 1 FROM ", quote(st.Collection), " AS ", a, " WHERE ",
+				a, ".", quote(st.Field), " = ", id, " AND ")
+			at = pos{row: a}
+			closers++
+		case expr.ViaBackList:
+			id := at.idExpr()
+			a := fc.alias()
+			fc.b.sql("EXISTS (SELECT 1 FROM ", quote(st.Collection), " AS ", a, " WHERE ",
+				fc.d.ListContains(a+"."+quote(st.Field), id), " AND ")
+			at = pos{row: a}
+			closers++
+		}
+	}
+	return at, closers
+}
+
+func (fc *filterCompiler) close(n int) {
+	for range n {
+		fc.b.sql(")")
+	}
+}
+
+// scalar returns the SQL of a single-valued path (no multi steps), with its
+// modifier applied.
+func (fc *filterCompiler) scalar(p *expr.Path) string {
+	at := pos{row: "t"}
+	last := p.Steps[len(p.Steps)-1]
+	for _, st := range p.Steps[:len(p.Steps)-1] {
+		at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+	}
+	col := at.column(last.Collection, last.Field, fc.alias())
+	switch p.Mod {
+	case expr.ModLower:
+		return fc.d.Fold(col)
+	case expr.ModLength:
+		if p.Kind == expr.KindJSON {
+			return "(CASE WHEN " + fc.d.JSONIsArray(col) + " THEN " + fc.d.ListLength(col) + " ELSE 0 END)"
+		}
+		return "COALESCE(" + fc.d.ListLength(col) + ", 0)"
+	}
+	return col
+}
+
+// lengthOfBack counts the records a path ending in a back-relation reaches.
+func (fc *filterCompiler) lengthOfBack(p *expr.Path) string {
+	at := pos{row: "t"}
+	n := len(p.Steps)
+	for _, st := range p.Steps[:n-2] {
+		at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+	}
+	back, a := p.Steps[n-2], fc.alias()
+	where := a + "." + quote(back.Field) + " = " + at.idExpr()
+	if back.Via == expr.ViaBackList {
+		where = fc.d.ListContains(a+"."+quote(back.Field), at.idExpr())
+	}
+	return "(SELECT count(*) FROM " + quote(back.Collection) + " AS " + a + " WHERE " + where + ")"
+}
+
+// operand returns the SQL of a single-valued term, or "" for a Value (the
+// caller passes it as a parameter).
+func (fc *filterCompiler) operand(t expr.Term) string {
+	p, ok := t.(*expr.Path)
+	if !ok {
+		return ""
+	}
+	if p.Mod == expr.ModLength && len(p.Steps) >= 2 && (p.Steps[len(p.Steps)-2].Via == expr.ViaBack || p.Steps[len(p.Steps)-2].Via == expr.ViaBackList) {
+		return fc.lengthOfBack(p)
+	}
+	return fc.scalar(p)
+}
+
+func multi(t expr.Term) *expr.Path {
+	if p, ok := t.(*expr.Path); ok && p.Multi && p.Mod != expr.ModLength {
+		return p
+	}
+	return nil
+}
+
+func (fc *filterCompiler) cmp(c *expr.Cmp, neg bool) {
+	if p := multi(c.L); p != nil && !c.Op.Any {
+		fc.nullList(p, c.Op.Kind == expr.OpNeq != neg)
+		return
+	}
+	if !c.Op.Any {
+		fc.scalarCmp(c.Op.Kind, neg, c.Type, fc.operand(c.L), c.R, c.L)
+		return
+	}
+	// Any of: EXISTS over the elements of the multi-valued side, comparing
+	// each with the other side; negated, NOT EXISTS.
+	m, other, flipped := multi(c.L), c.R, false
+	if m == nil {
+		m, other, flipped = multi(c.R), c.L, true
+	}
+	if m == nil { // Bind clears Any on single values; be safe all the same
+		fc.scalarCmp(c.Op.Kind, neg, c.Type, fc.operand(c.L), c.R, c.L)
+		return
+	}
+	if neg {
+		fc.b.sql("NOT ")
+	}
+	at, closers := fc.walk(m)
+	last := m.Steps[len(m.Steps)-1]
+	elem := at.column(last.Collection, last.Field, fc.alias())
+	if m.List && last.Field != "id" { // the elements of a list or json field
+		a := fc.alias()
+		if m.Kind == expr.KindJSON {
+			fc.b.sql("EXISTS (SELECT 1 FROM ", fc.d.JSONElements(elem, a), " WHERE ")
+			fc.jsonCmp(c.Op.Kind, a, other)
+			fc.close(closers + 1)
+			return
+		}
+		from, value := fc.d.ListElements(elem, a)
+		fc.b.sql("EXISTS (SELECT 1 FROM ", from, " WHERE ")
+		elem = value
+		closers++
+	}
+	if m.Mod == expr.ModLower {
+		elem = fc.d.Fold(elem)
+	}
+	if flipped { // value op element
+		fc.scalarCmp(c.Op.Kind, false, c.Type, fc.operand(other), &exprSQL{elem}, other)
+	} else {
+		fc.scalarCmp(c.Op.Kind, false, c.Type, elem, other, m)
+	}
+	fc.close(closers)
+}
+
+// exprSQL is a term already written as SQL (an element of a list).
+type exprSQL struct{ sql string }
+
+// nullList tests whether a list or json field holds nothing.
+func (fc *filterCompiler) nullList(p *expr.Path, notEmpty bool) {
+	col := fc.scalar(&expr.Path{Root: p.Root, Steps: p.Steps, Kind: p.Kind})
+	switch {
+	case p.Kind == expr.KindJSON && notEmpty:
+		fc.b.sql(col, " IS NOT NULL")
+	case p.Kind == expr.KindJSON:
+		fc.b.sql(col, " IS NULL")
+	case notEmpty:
+		fc.b.sql("(", col, " IS NOT NULL AND NOT ", fc.d.ListEmpty(col), ")")
+	default:
+		fc.b.sql("(", col, " IS NULL OR ", fc.d.ListEmpty(col), ")")
+	}
+}
+
+var sqlOp = [...]string{expr.OpEq: "=", expr.OpGt: ">", expr.OpGte: ">=", expr.OpLt: "<", expr.OpLte: "<="}
+var sqlNegOp = [...]string{expr.OpEq: "<>", expr.OpGt: "<=", expr.OpGte: "<", expr.OpLt: ">=", expr.OpLte: ">"}
+
+// scalarCmp writes "l op r" for one value on each side. l is SQL; r is a
+// *expr.Value (sent as a parameter), an *exprSQL, or a single-valued path.
+// src is the left term, to know its type (integer columns).
+func (fc *filterCompiler) scalarCmp(k expr.OpKind, neg bool, t expr.Kind, l string, r any, src expr.Term) {
+	if k.Negative() {
+		k, neg = k.Positive(), !neg
+	}
+	var rsql string
+	var val *expr.Value
+	switch x := r.(type) {
+	case *expr.Value:
+		val = x
+	case *exprSQL:
+		rsql = x.sql
+	case expr.Term:
+		rsql = fc.operand(x)
+	}
+	b := fc.b
+	if val != nil && val.V == nil { // = null, != null (others were folded by Bind)
+		if neg {
+			b.sql(l, " IS NOT NULL")
+		} else {
+			b.sql(l, " IS NULL")
+		}
+		return
+	}
+	param := func() {
+		if rsql != "" {
+			b.sql(rsql)
+			return
+		}
+		fc.param(val.V, src)
+	}
+	if k == expr.OpLike {
+		if neg {
+			b.sql("(", l, " IS NULL OR ")
+			if rsql != "" {
+				b.sql(rsql, " IS NULL OR ")
+			}
+			b.sql("NOT ")
+		}
+		b.sql("(", fc.d.Fold(l), " LIKE ")
+		if rsql != "" {
+			b.sql("'%' || ", likeEscape(fc.d.Fold(rsql)), " || '%'")
+		} else {
+			b.arg("%" + escapeLike(expr.Fold(val.V.(string))) + "%")
+		}
+		b.sql(` ESCAPE '\')`)
+		if neg {
+			b.sql(")")
+		}
+		return
+	}
+	switch {
+	case !neg && rsql != "" && k == expr.OpEq:
+		b.sql("(", l, " = ", rsql, " OR (", l, " IS NULL AND ", rsql, " IS NULL))")
+	case neg && rsql != "" && k == expr.OpEq:
+		b.sql("(", l, " <> ", rsql, " OR (", l, " IS NULL) <> (", rsql, " IS NULL))")
+	case !neg:
+		b.sql(l, " ", sqlOp[k], " ")
+		param()
+	case rsql != "":
+		b.sql("(", l, " IS NULL OR ", rsql, " IS NULL OR ", l, " ", sqlNegOp[k], " ", rsql, ")")
+	default:
+		b.sql("(", l, " IS NULL OR ", l, " ", sqlNegOp[k], " ")
+		param()
+		b.sql(")")
+	}
+}
+
+// param sends a value as a parameter. Numbers compared with an integer
+// column go as integers when whole, so an index on the column serves them.
+func (fc *filterCompiler) param(v any, src expr.Term) {
+	switch x := v.(type) {
+	case time.Time:
+		fc.b.arg(fc.d.EncodeTime(x))
+		return
+	case float64:
+		if p, ok := src.(*expr.Path); ok && p.Integer && p.Mod == expr.ModNone {
+			if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+				fc.b.arg(int64(x))
+				return
+			}
+			fc.b.arg(x)
+			fc.b.sql(fc.d.FloatCast())
+			return
+		}
+	}
+	fc.b.arg(v)
+}
+
+// jsonCmp compares the JSON array element aliased elem with a value: only
+// elements of the value's JSON type can match.
+func (fc *filterCompiler) jsonCmp(k expr.OpKind, elem string, r expr.Term) {
+	v := r.(*expr.Value).V // Bind folded the rest
+	var kind expr.Kind
+	switch v.(type) {
+	case string:
+		kind = expr.KindText
+	case float64:
+		kind = expr.KindNumber
+	case bool:
+		kind = expr.KindBool
+	}
+	is, val := fc.d.JSONElement(elem, kind)
+	neg := k.Negative()
+	k = k.Positive()
+	b := fc.b
+	if neg {
+		b.sql("NOT ")
+	}
+	b.sql("(CASE WHEN ", is, " THEN ")
+	if k == expr.OpLike {
+		b.sql(fc.d.Fold(val), " LIKE ").arg("%" + escapeLike(expr.Fold(v.(string))) + "%").sql(` ESCAPE '\'`)
+	} else {
+		b.sql(val, " ", sqlOp[k], " ").arg(v)
+	}
+	b.sql(" ELSE 1 = 0 END)")
+}
+
+// escapeLike escapes LIKE's wildcards (and the escape character) so that a
+// value matches as itself.
+func escapeLike(s string) string {
+	if !strings.ContainsAny(s, `\%_`) {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// likeEscape is escapeLike in SQL, for a value read from a column.
+func likeEscape(x string) string {
+	return `replace(replace(replace(` + x + `, '\', '\\'), '%', '\%'), '_', '\_')`
+}
