@@ -124,14 +124,14 @@ type OpKind uint8
 
 // Comparison kinds.
 const (
-	OpEq     OpKind = iota // =
-	OpNeq                  // !=
-	OpGt                   // >
-	OpGte                  // >=
-	OpLt                   // <
-	OpLte                  // <=
-	OpLike                 // ~  (contains, case folded)
-	OpNLike                // !~
+	OpEq    OpKind = iota // =
+	OpNeq                 // !=
+	OpGt                  // >
+	OpGte                 // >=
+	OpLt                  // <
+	OpLte                 // <=
+	OpLike                // ~  (contains, case folded)
+	OpNLike               // !~
 )
 
 var opText = [...]string{"=", "!=", ">", ">=", "<", "<=", "~", "!~"}
@@ -159,12 +159,12 @@ func (k OpKind) Positive() OpKind {
 	return k
 }
 
-func (e *Logic) Pos() int    { return e.At }
-func (e *Not) Pos() int      { return e.At }
-func (e *Compare) Pos() int  { return e.At }
-func (e *Literal) Pos() int  { return e.At }
-func (e *Ident) Pos() int    { return e.At }
-func (e *Macro) Pos() int    { return e.At }
+func (e *Logic) Pos() int   { return e.At }
+func (e *Not) Pos() int     { return e.At }
+func (e *Compare) Pos() int { return e.At }
+func (e *Literal) Pos() int { return e.At }
+func (e *Ident) Pos() int   { return e.At }
+func (e *Macro) Pos() int   { return e.At }
 func (e *Logic) String() string {
 	op := "and"
 	if e.Or {
@@ -172,10 +172,12 @@ func (e *Logic) String() string {
 	}
 	return "(" + op + " " + e.X.String() + " " + e.Y.String() + ")"
 }
-func (e *Not) String() string     { return "(not " + e.X.String() + ")" }
-func (e *Compare) String() string { return "(" + e.Op.String() + " " + e.L.String() + " " + e.R.String() + ")" }
-func (e *Ident) String() string   { return strings.Join(e.Path, ".") + e.Mod.String() }
-func (e *Macro) String() string   { return "@" + strings.Join(e.Path, ".") + e.Mod.String() }
+func (e *Not) String() string { return "(not " + e.X.String() + ")" }
+func (e *Compare) String() string {
+	return "(" + e.Op.String() + " " + e.L.String() + " " + e.R.String() + ")"
+}
+func (e *Ident) String() string { return strings.Join(e.Path, ".") + e.Mod.String() }
+func (e *Macro) String() string { return "@" + strings.Join(e.Path, ".") + e.Mod.String() }
 func (e *Literal) String() string {
 	switch e.Kind {
 	case LitString:
