@@ -61,6 +61,10 @@ type Store interface {
 	// the sort keys then id. Missing values sort as the smallest on every
 	// database. An unknown sort field is invalid_sort.
 	ListRecords(ctx context.Context, c *Collection, q RecordQuery) (*RecordList, error)
+	// Aggregate groups the records that meet q.Where by q.Groups (groups in
+	// ascending key order, missing values first) and computes q.Metrics for
+	// each. Without groups it returns one row, also over no records.
+	Aggregate(ctx context.Context, c *Collection, q AggregateQuery) ([]AggregateRow, error)
 
 	// CreateSession stores a session (only the token's hash).
 	CreateSession(ctx context.Context, s *Session) error
@@ -188,4 +192,46 @@ type IdempotencyStore interface {
 	ReleaseIdempotency(ctx context.Context, key []byte) error
 	// PurgeIdempotency deletes entries created before a time.
 	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
+}
+
+// GroupKey is one key of an aggregate's groupBy: a single-valued path,
+// with a date bucket (day, week, month, year) for dates.
+type GroupKey struct {
+	// Name is the key as written, such as "created:month"; answers use it.
+	Name   string
+	Path   *expr.Path
+	Bucket string
+}
+
+// Metric is one aggregate function over a number field.
+type Metric struct {
+	Fn    string // sum, avg, min or max
+	Field string
+	Path  *expr.Path
+}
+
+// Aggregate functions.
+const (
+	MetricSum = "sum"
+	MetricAvg = "avg"
+	MetricMin = "min"
+	MetricMax = "max"
+)
+
+// AggregateQuery groups the records that meet Where and computes Metrics
+// (and the count) per group.
+type AggregateQuery struct {
+	Where   expr.Cond
+	Groups  []GroupKey
+	Metrics []Metric
+	// Limit is the most groups returned; stores return at most Limit rows.
+	Limit int
+}
+
+// AggregateRow is one group: its key values (in the order of Groups), its
+// record count and the value of each metric (nil where no record had one).
+type AggregateRow struct {
+	Group  []any
+	Count  int64
+	Values []any
 }

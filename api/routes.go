@@ -23,6 +23,7 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/records", map[string]http.HandlerFunc{"GET": s.listRecords, "POST": s.idempotent(s.createRecord)}},
 		{"/api/collections/{name}/records/{id}", map[string]http.HandlerFunc{
 			"GET": s.getRecord, "PATCH": s.idempotent(s.updateRecord), "DELETE": s.idempotent(s.deleteRecord)}},
+		{"/api/collections/{name}/aggregate", map[string]http.HandlerFunc{"GET": s.aggregate}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 	} {
 		var allow []string

@@ -217,3 +217,12 @@ func (Dialect) ListLength(list string) string { return "jsonb_array_length(" + l
 
 // FloatCast reads a parameter as double precision.
 func (Dialect) FloatCast() string { return "::float8" }
+
+// DateBucket uses to_char on the UTC time.
+func (Dialect) DateBucket(x, bucket string) string {
+	format := map[string]string{"day": "YYYY-MM-DD", "week": `IYYY-"W"IW`, "month": "YYYY-MM", "year": "YYYY"}[bucket]
+	return "to_char((" + x + ") AT TIME ZONE 'UTC', '" + format + "')"
+}
+
+// Float casts to double precision.
+func (Dialect) Float(x string) string { return "(" + x + ")::float8" }

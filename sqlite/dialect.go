@@ -129,3 +129,12 @@ func (Dialect) ListLength(list string) string { return "json_array_length(" + li
 
 // FloatCast is empty: SQLite compares integers and reals by value.
 func (Dialect) FloatCast() string { return "" }
+
+// DateBucket uses strftime, which reads the stored RFC 3339 text.
+func (Dialect) DateBucket(x, bucket string) string {
+	format := map[string]string{"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m", "year": "%Y"}[bucket]
+	return "strftime('" + format + "', " + x + ")"
+}
+
+// Float casts to REAL.
+func (Dialect) Float(x string) string { return "CAST(" + x + " AS REAL)" }

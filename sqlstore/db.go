@@ -98,6 +98,11 @@ type Dialect interface {
 	JSONIsArray(doc string) string
 	// ListLength is the number of elements of a JSON array.
 	ListLength(list string) string
+	// DateBucket formats a time column as its UTC day (2006-01-02), ISO
+	// week (2006-W01), month (2006-01) or year (2006), for aggregates.
+	DateBucket(x, bucket string) string
+	// Float converts a number expression to double precision.
+	Float(x string) string
 	// FloatCast follows a parameter that must be read as a float where an
 	// integer column would make the database read it as an integer.
 	FloatCast() string
