@@ -70,8 +70,32 @@ type Store interface {
 	// Events returns events with a sequence above after, oldest first.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 
+	// InTx runs fn in one write transaction: it commits when fn returns nil;
+	// when fn returns an error (returned as it is) or panics, nothing fn
+	// wrote stays, events included. tx reads and writes inside the
+	// transaction, so it sees fn's own writes; it is valid until fn returns.
+	// Inside fn, read and write only through tx: on SQLite the transaction
+	// holds the one writer, so a write through the Store itself waits until
+	// ctx ends.
+	InTx(ctx context.Context, fn func(tx RecordStore) error) error
+
 	IdempotencyStore
 }
+
+// RecordStore reads and writes records. Its methods are those of Store and
+// mean the same; the RecordStore that Store.InTx hands out runs them inside
+// its transaction.
+type RecordStore interface {
+	InsertRecord(ctx context.Context, c *Collection, r *Record) error
+	UpdateRecord(ctx context.Context, c *Collection, prev, r *Record, endSessions bool) error
+	DeleteRecord(ctx context.Context, s *Schema, c *Collection, id string, ifUpdated *time.Time) error
+	GetRecord(ctx context.Context, c *Collection, id string) (*Record, error)
+	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
+	ListRecords(ctx context.Context, c *Collection, q ListQuery) (*RecordList, error)
+}
+
+// Every Store is a RecordStore outside any transaction.
+var _ RecordStore = Store(nil)
 
 // SortKey orders a list by one field.
 type SortKey struct {
