@@ -24,6 +24,7 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/records/{id}", map[string]http.HandlerFunc{
 			"GET": s.getRecord, "PATCH": s.idempotent(s.updateRecord), "DELETE": s.idempotent(s.deleteRecord)}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
+		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
 	} {
 		var allow []string
 		for m, h := range rt.methods {
