@@ -7,9 +7,9 @@ import (
 	"loam"
 )
 
-// InTx runs fn in one write transaction. The store fn gets is this one bound
-// to the transaction: its reads and writes all run in it, and the writes'
-// own transactions are the one transaction (see txDB).
+// InTx runs fn in one write transaction. fn gets this store bound to the
+// transaction: every read and write runs in it, each write's own
+// transaction being that one (see txDB).
 func (s *Store) InTx(ctx context.Context, fn func(tx loam.RecordStore) error) error {
 	return s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
 		return fn(s.boundTo(tx))
@@ -19,8 +19,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx loam.RecordStore) error) er
 // boundTo returns a Store whose statements run in tx. It shares the
 // statement texts of s, which do not depend on the connection.
 func (s *Store) boundTo(tx Querier) *Store {
-	b := &Store{db: txDB{tx}, d: s.d, migrations: s.migrations, sql: s.sql}
-	return b
+	return &Store{db: txDB{tx}, d: s.d, migrations: s.migrations, sql: s.sql}
 }
 
 // txDB is a DB inside one write transaction: Query and Exec run in it, and
