@@ -3,6 +3,7 @@ package loam_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,4 +103,81 @@ func TestBatchHooksShareTheTransaction(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Two batches that lock two records in opposite orders deadlock on
+// PostgreSQL. PostgreSQL ends one of them: it answers ErrConflict naming
+// its failing request (a retry may succeed), not an internal error, and
+// leaves nothing; the other commits.
+func TestBatchDeadlockIsAConflict(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, "postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := app.CreateCollection(ctx, loam.System, &loam.Collection{Name: "posts",
+		Fields: []loam.Field{{Name: "step", Type: loam.TypeNumber, Integer: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := app.CreateRecord(ctx, loam.System, "posts", loam.Body{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := app.CreateRecord(ctx, loam.System, "posts", loam.Body{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each batch's first update holds its row until both batches hold one;
+	// then each asks for the other's row.
+	var holding sync.WaitGroup
+	holding.Add(2)
+	app.OnRecordUpdate("posts").Bind(func(e *loam.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		if e.Record.Get("step") == int64(1) {
+			holding.Done()
+			holding.Wait()
+		}
+		return nil
+	})
+	step := func(n int) loam.Body {
+		b, _ := loam.JSONBody(map[string]any{"step": n})
+		return b
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, order := range [][2]string{{x.ID, y.ID}, {y.ID, x.ID}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = app.Batch(ctx, loam.System, []loam.BatchRequest{
+				{Op: loam.BatchUpdate, Collection: "posts", ID: order[0], Body: step(1)},
+				{Op: loam.BatchUpdate, Collection: "posts", ID: order[1], Body: step(2)}})
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		failed++
+		var be *loam.BatchError
+		if !errors.As(err, &be) || be.Index != 1 || loam.CodeOf(err) != loam.CodeConflict {
+			t.Errorf("batch %d: %v; want a BatchError at 1 with conflict", i, err)
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d batches failed, want one: %v", failed, errs)
+	}
+	// The winner wrote step 2 on its second record and step 1 on its first.
+	for _, id := range []string{x.ID, y.ID} {
+		r, err := app.GetRecord(ctx, loam.System, "posts", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := r.Get("step"); s != int64(1) && s != int64(2) {
+			t.Errorf("record %s: step %v, want the winner's", id, s)
+		}
+	}
 }
