@@ -41,7 +41,7 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 	if err := allow(who, c.Rules.View, "viewing "+c.Name); err != nil {
 		return nil, err
 	}
-	return a.store.GetRecord(ctx, c, id)
+	return a.records(ctx).GetRecord(ctx, c, id)
 }
 
 // ListRecords returns a page of records under the collection's list rule,
@@ -58,7 +58,7 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 	if err != nil {
 		return nil, err
 	}
-	list, err := a.store.ListRecords(ctx, c, rq)
+	list, err := a.records(ctx).ListRecords(ctx, c, rq)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		if err := recheck(e.Collection, e.Record, hooked); err != nil {
 			return err
 		}
-		return a.store.InsertRecord(e.Context, e.Collection, e.Record)
+		return a.records(ctx).InsertRecord(e.Context, e.Collection, e.Record)
 	})
 	if err != nil {
 		return nil, err
@@ -142,6 +142,10 @@ func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id s
 	if err := allow(who, c.Rules.Update, "updating "+c.Name+" records"); err != nil {
 		return nil, err
 	}
+	// The retries are bounded. Inside a batch the re-read runs in the batch's
+	// transaction and sees the write that made the first read stale (on
+	// PostgreSQL each statement reads what is committed), so it makes
+	// progress there too; on SQLite a batch's reads cannot go stale.
 	for attempt := 0; ; attempt++ {
 		rec, err := a.updateOnce(ctx, who, c, id, body, ifMatch)
 		if errors.Is(err, ErrPreconditionFailed) && ifMatch == "" && attempt < 3 {
@@ -152,7 +156,7 @@ func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id s
 }
 
 func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id string, body Body, ifMatch string) (*Record, error) {
-	cur, err := a.store.GetRecord(ctx, c, id)
+	cur, err := a.records(ctx).GetRecord(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +195,7 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 		}
 		// Compared after the hooks, which may set a password too.
 		passwordChanged := e.Collection.IsAuth() && e.Record.Data["password"] != cur.Data["password"]
-		return a.store.UpdateRecord(e.Context, e.Collection, cur, e.Record, passwordChanged)
+		return a.records(ctx).UpdateRecord(e.Context, e.Collection, cur, e.Record, passwordChanged)
 	})
 	if err != nil {
 		return nil, err
@@ -212,7 +216,7 @@ func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id s
 	if err := allow(who, c.Rules.Delete, "deleting "+c.Name+" records"); err != nil {
 		return err
 	}
-	cur, err := a.store.GetRecord(ctx, c, id)
+	cur, err := a.records(ctx).GetRecord(ctx, c, id)
 	if err != nil {
 		return err
 	}
@@ -227,7 +231,7 @@ func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id s
 	ran := false
 	err = a.onRecordDelete.Trigger(e, func(e *RecordEvent) error {
 		ran = true
-		return a.store.DeleteRecord(e.Context, a.Schema(), e.Collection, e.Record.ID, version)
+		return a.records(ctx).DeleteRecord(e.Context, a.Schema(), e.Collection, e.Record.ID, version)
 	})
 	if err == nil && !ran {
 		return fmt.Errorf("delete %s/%s: %w", c.Name, id, errHookSkipped)

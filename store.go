@@ -40,6 +40,37 @@ type Store interface {
 	// collection's relations point at it, it is ErrConflict.
 	DeleteCollection(ctx context.Context, c *Collection) error
 
+	RecordStore
+	// Aggregate groups the records that meet q.Where by q.Groups (groups in
+	// ascending key order, missing values first) and computes q.Metrics for
+	// each. Without groups it returns one row, also over no records.
+	Aggregate(ctx context.Context, c *Collection, q AggregateQuery) ([]AggregateRow, error)
+
+	// CreateSession stores a session (only the token's hash).
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns the unexpired session with that token hash, or ErrNotFound.
+	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
+	// DeleteSessions ends every session of one record.
+	DeleteSessions(ctx context.Context, collection, recordID string) error
+
+	// Events returns events with a sequence above after, oldest first.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+
+	// InTx runs fn in one write transaction: it commits when fn returns nil;
+	// when fn returns an error (returned as it is) or panics, nothing fn
+	// wrote stays, events included. tx reads and writes inside the
+	// transaction, so it sees fn's own writes; it is valid until fn returns.
+	// Inside fn, read and write only through tx: on SQLite the transaction
+	// holds the one writer, so a write through the Store itself waits until
+	// ctx ends.
+	InTx(ctx context.Context, fn func(tx RecordStore) error) error
+
+	IdempotencyStore
+}
+
+// RecordStore reads and writes records. Store embeds it; the RecordStore
+// that Store.InTx hands out runs the same methods inside its transaction.
+type RecordStore interface {
 	// InsertRecord writes a new record and its event in one transaction. The
 	// caller sets the id, times and autodate values; the store writes them as
 	// given.
@@ -61,22 +92,6 @@ type Store interface {
 	// the sort keys then id. Missing values sort as the smallest on every
 	// database. An unknown sort field is invalid_sort.
 	ListRecords(ctx context.Context, c *Collection, q RecordQuery) (*RecordList, error)
-	// Aggregate groups the records that meet q.Where by q.Groups (groups in
-	// ascending key order, missing values first) and computes q.Metrics for
-	// each. Without groups it returns one row, also over no records.
-	Aggregate(ctx context.Context, c *Collection, q AggregateQuery) ([]AggregateRow, error)
-
-	// CreateSession stores a session (only the token's hash).
-	CreateSession(ctx context.Context, s *Session) error
-	// SessionByHash returns the unexpired session with that token hash, or ErrNotFound.
-	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
-	// DeleteSessions ends every session of one record.
-	DeleteSessions(ctx context.Context, collection, recordID string) error
-
-	// Events returns events with a sequence above after, oldest first.
-	Events(ctx context.Context, after int64, limit int) ([]Event, error)
-
-	IdempotencyStore
 }
 
 // SortKey orders a list by one field.

@@ -43,17 +43,24 @@ type errorBody struct {
 // *loam.Error become 500 internal, with the cause logged (never sent) next to
 // the request id.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e, status := publicError(r, err)
+	writeJSON(w, status, errorBody{Status: status, Code: e.Code, Message: e.Message, Errors: e.Fields})
+}
+
+// publicError is what a client may see of err, with its status: errors that
+// are not *loam.Error become internal, their cause logged (never sent) next
+// to the request id; an empty message becomes the status text.
+func publicError(r *http.Request, err error) (*loam.Error, int) {
 	var e *loam.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == loam.CodeInternal {
 		logger(r).LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("err", err.Error()))
 		e = &loam.Error{Code: loam.CodeInternal, Message: "internal error; the log has the cause under request id " + requestID(r)}
 	}
 	status := statusOf[e.Code]
-	msg := e.Message
-	if msg == "" {
-		msg = http.StatusText(status)
+	if e.Message == "" {
+		e = &loam.Error{Code: e.Code, Message: http.StatusText(status), Fields: e.Fields}
 	}
-	writeJSON(w, status, errorBody{Status: status, Code: e.Code, Message: msg, Errors: e.Fields})
+	return e, status
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

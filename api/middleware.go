@@ -132,7 +132,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
 		}()
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.BodyLimit)
+			limit := s.cfg.BodyLimit
+			if r.URL.Path == batchPath {
+				limit = s.cfg.BatchBodyLimit // many bodies in one
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			token, ok := strings.CutPrefix(auth, "Bearer ")

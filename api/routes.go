@@ -25,6 +25,7 @@ func (s *Server) routes() {
 			"GET": s.getRecord, "PATCH": s.idempotent(s.updateRecord), "DELETE": s.idempotent(s.deleteRecord)}},
 		{"/api/collections/{name}/aggregate", map[string]http.HandlerFunc{"GET": s.aggregate}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
+		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
 	} {
 		var allow []string
 		for m, h := range rt.methods {

@@ -25,6 +25,9 @@ type Config struct {
 	Logger *slog.Logger
 	// BodyLimit caps request bodies in bytes (default 1 MiB).
 	BodyLimit int64
+	// BatchBodyLimit caps the body of POST /api/batch (default 8 times
+	// BodyLimit); each request in it is still held to BodyLimit.
+	BatchBodyLimit int64
 	// ReadTimeout and WriteTimeout bound one request (default 30s each).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
@@ -51,6 +54,9 @@ func New(app *loam.App, cfg Config) *Server {
 	}
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.BatchBodyLimit <= 0 {
+		cfg.BatchBodyLimit = 8 * cfg.BodyLimit
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 30 * time.Second

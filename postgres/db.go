@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"loam"
 	"loam/sqlstore"
 )
 
@@ -16,7 +18,8 @@ import (
 // borrow any pooled connection; Write runs in a transaction on one. Errors
 // from Exec and Query are pgx's own, unwrapped, so that
 // Dialect.ConstraintError can classify them and the caller can add its own
-// context.
+// context; only a transaction that lost a race comes back as ErrConflict
+// (wrapping pgx's error, see raced).
 type DB struct {
 	pool *pgxpool.Pool
 	// epoch counts SchemaChanged calls; a connection whose statement cache
@@ -121,7 +124,7 @@ type querier struct {
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := q.q.Exec(ctx, query, args...)
 	if err != nil {
-		return 0, err
+		return 0, raced(err)
 	}
 	return tag.RowsAffected(), nil
 }
@@ -130,9 +133,23 @@ func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, er
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	r, err := q.q.Query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, raced(err)
 	}
 	return rows{r}, nil
+}
+
+// raced turns the errors with which PostgreSQL ends a transaction that lost
+// a race with another one (a deadlock, a serialization failure) into
+// ErrConflict, wrapping pgx's error: nothing of the transaction stayed, and
+// the same writes may succeed when tried again. Transactions that write
+// several records (batches) can deadlock when they lock them in different
+// orders. Other errors stay pgx's own.
+func raced(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == codeDeadlockDetected || pe.Code == codeSerializationFailure) {
+		return &loam.Error{Code: loam.CodeConflict, Message: "the write raced with another one and was undone; try it again", Err: err}
+	}
+	return err
 }
 
 // rows adapts pgx.Rows, whose Close returns nothing, to sqlstore.Rows.

@@ -137,11 +137,14 @@ func (Dialect) LockSchema(ctx context.Context, tx sqlstore.Querier) error {
 	return nil
 }
 
-// PostgreSQL error codes (SQLSTATE) of the constraint violations.
+// PostgreSQL error codes (SQLSTATE) of the constraint violations, and of
+// the transactions it ends because they raced with others.
 const (
-	codeUniqueViolation     = "23505"
-	codeForeignKeyViolation = "23503"
-	codeNotNullViolation    = "23502"
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeNotNullViolation     = "23502"
+	codeDeadlockDetected     = "40P01"
+	codeSerializationFailure = "40001"
 )
 
 // ConstraintError classifies a PostgreSQL error. For unique and foreign key

@@ -19,14 +19,14 @@ type Store struct {
 	d          Dialect
 	migrations fs.FS
 	seen       atomic.Int64 // the last schema version Collections returned
-	sql        sync.Map     // *loam.Collection -> *recordSQL
+	sql        *sync.Map    // *loam.Collection -> *recordSQL; shared with InTx's stores
 }
 
 var _ loam.Store = (*Store)(nil)
 
 // New returns a Store. migrations holds the adapter's numbered .sql files at its root.
 func New(db DB, d Dialect, migrations fs.FS) *Store {
-	s := &Store{db: db, d: d, migrations: migrations}
+	s := &Store{db: db, d: d, migrations: migrations, sql: new(sync.Map)}
 	s.seen.Store(-1)
 	return s
 }
