@@ -42,7 +42,8 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := allow(who, c.Rules.List, "listing "+c.Name); err != nil {
+	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, envOf(who, "GET", nil))
+	if err != nil {
 		return nil, err
 	}
 	s := a.Schema()
@@ -50,6 +51,7 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 	if q.Where, err = a.Condition(who, s, c.Name, req.Filter, nil); err != nil {
 		return nil, err
 	}
+	q.Where = both(rule, q.Where)
 	if len(req.GroupBy) > MaxGroupKeys {
 		return nil, Errorf(CodeInvalidQuery, "groupBy: at most %d keys", MaxGroupKeys)
 	}

@@ -304,11 +304,7 @@ func (c *Collection) Validate() error {
 	} else {
 		c.Auth = nil
 	}
-	for _, r := range []*string{c.Rules.List, c.Rules.View, c.Rules.Create, c.Rules.Update, c.Rules.Delete} {
-		if r != nil && *r != "" {
-			fe.Add("rules", FieldInvalid, "only null (superusers) and \"\" (everyone) rules are supported yet")
-		}
-	}
+	c.checkRuleSyntax(&fe)
 	return fe.Err(CodeInvalidSchema, "the collection definition is invalid")
 }
 

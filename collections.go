@@ -54,6 +54,9 @@ func (a *App) CreateCollection(ctx context.Context, who *Principal, c *Collectio
 	if err := a.checkRelations(c); err != nil {
 		return nil, err
 	}
+	if err := a.checkRules(c, ""); err != nil {
+		return nil, err
+	}
 	now := Now()
 	c.Created, c.Updated = now, now
 	if err := a.store.CreateCollection(ctx, c); err != nil {
@@ -152,6 +155,9 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 	if err := a.checkRelations(n); err != nil {
 		return nil, err
 	}
+	if err := a.checkRules(n, old.Name); err != nil {
+		return nil, err
+	}
 	if n.Name != old.Name {
 		for _, ref := range a.Schema().ReferencesTo(old.Name) {
 			if ref.Collection.ID != old.ID {
@@ -246,6 +252,9 @@ func patchRules(r *Rules, raw json.RawMessage) error {
 		default:
 			return fmt.Errorf("unknown rule %q", truncate(k, 40))
 		}
+		// A fresh pointer: decoding into the current one would write through
+		// to the live definition the clone shares it with.
+		*dst = nil
 		if err := strictDecode(v, dst); err != nil {
 			return err
 		}

@@ -38,10 +38,18 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 	if err != nil {
 		return nil, err
 	}
-	if err := allow(who, c.Rules.View, "viewing "+c.Name); err != nil {
+	cond, err := a.ruleCond(who, c, c.Rules.View, "viewing "+c.Name, envOf(who, "GET", nil))
+	if err != nil {
 		return nil, err
 	}
-	return a.records(ctx).GetRecord(ctx, c, id)
+	if cond == nil {
+		return a.records(ctx).GetRecord(ctx, c, id)
+	}
+	rec, err := visible(ctx, a.records(ctx), c, id, cond)
+	if err == nil && rec == nil {
+		err = notFound(c, id)
+	}
+	return rec, err
 }
 
 // ListRecords returns a page of records under the collection's list rule,
@@ -51,13 +59,15 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 	if err != nil {
 		return nil, err
 	}
-	if err := allow(who, c.Rules.List, "listing "+c.Name); err != nil {
+	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, envOf(who, "GET", nil))
+	if err != nil {
 		return nil, err
 	}
 	rq, err := a.recordQuery(who, c, q)
 	if err != nil {
 		return nil, err
 	}
+	rq.Where = both(rule, rq.Where)
 	list, err := a.records(ctx).ListRecords(ctx, c, rq)
 	if err != nil {
 		return nil, err
@@ -73,7 +83,8 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 	if err != nil {
 		return nil, err
 	}
-	if err := allow(who, c.Rules.Create, "creating "+c.Name+" records"); err != nil {
+	rule, err := a.ruleCond(who, c, c.Rules.Create, "creating "+c.Name+" records", envOf(who, "POST", body))
+	if err != nil {
 		return nil, err
 	}
 	now := Now()
@@ -120,7 +131,21 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		if err := recheck(e.Collection, e.Record, hooked); err != nil {
 			return err
 		}
-		return a.records(ctx).InsertRecord(e.Context, e.Collection, e.Record)
+		if rule == nil {
+			return a.records(e.Context).InsertRecord(e.Context, e.Collection, e.Record)
+		}
+		// The create rule must hold for the record as stored: write it,
+		// check, and roll back when it does not.
+		return a.inTx(e.Context, func(ctx context.Context, tx RecordStore) error {
+			if err := tx.InsertRecord(ctx, e.Collection, e.Record); err != nil {
+				return err
+			}
+			rec, err := visible(ctx, tx, e.Collection, e.Record.ID, rule)
+			if err == nil && rec == nil {
+				err = refused(who, "creating this "+c.Name+" record")
+			}
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -139,7 +164,7 @@ func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id s
 	if err != nil {
 		return nil, err
 	}
-	if err := allow(who, c.Rules.Update, "updating "+c.Name+" records"); err != nil {
+	if err := a.writable(ctx, who, c, id, c.Rules.Update, "updating "+c.Name+" records", envOf(who, "PATCH", body)); err != nil {
 		return nil, err
 	}
 	// The retries are bounded. Inside a batch the re-read runs in the batch's
@@ -213,7 +238,7 @@ func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id s
 	if err != nil {
 		return err
 	}
-	if err := allow(who, c.Rules.Delete, "deleting "+c.Name+" records"); err != nil {
+	if err := a.writable(ctx, who, c, id, c.Rules.Delete, "deleting "+c.Name+" records", envOf(who, "DELETE", nil)); err != nil {
 		return err
 	}
 	cur, err := a.records(ctx).GetRecord(ctx, c, id)

@@ -1,6 +1,9 @@
 package loam
 
-import "sort"
+import (
+	"sort"
+	"sync"
+)
 
 // Schema is an immutable snapshot of every collection at one schema version.
 // The App holds the live one and swaps it whole when the schema changes.
@@ -8,6 +11,7 @@ type Schema struct {
 	Version int64
 	byName  map[string]*Collection
 	list    []*Collection
+	rules   sync.Map // ruleKey -> expr.Cond or error: rules checked against this snapshot
 }
 
 // NewSchema builds a snapshot; collections are sorted by name.
