@@ -29,6 +29,9 @@ type Record struct {
 	Created    time.Time
 	Updated    time.Time
 	Data       map[string]any
+	// Expand holds the related records a read expanded (see ExpandRecords),
+	// by relation name; a single relation holds at most one. Nil otherwise.
+	Expand map[string][]*Record
 }
 
 // Get returns the value of a field, or nil.
