@@ -45,7 +45,8 @@ func (r *Record) Set(name string, v any) {
 	r.Data[name] = v
 }
 
-// Clone returns a copy whose Data can be changed without touching r.
+// Clone returns a copy whose Data can be changed without touching r. The
+// copy shares r's Expand.
 func (r *Record) Clone() *Record {
 	n := *r
 	n.Data = make(map[string]any, len(r.Data))
