@@ -29,6 +29,9 @@ type Record struct {
 	Created    time.Time
 	Updated    time.Time
 	Data       map[string]any
+	// Expand holds the related records a read expanded (see ExpandRecords),
+	// by relation name; a single relation holds at most one. Nil otherwise.
+	Expand map[string][]*Record
 }
 
 // Get returns the value of a field, or nil.
@@ -42,7 +45,8 @@ func (r *Record) Set(name string, v any) {
 	r.Data[name] = v
 }
 
-// Clone returns a copy whose Data can be changed without touching r.
+// Clone returns a copy whose Data can be changed without touching r. The
+// copy shares r's Expand.
 func (r *Record) Clone() *Record {
 	n := *r
 	n.Data = make(map[string]any, len(r.Data))

@@ -88,6 +88,16 @@ type RecordStore interface {
 	// FindRecord returns the record whose field equals value, or ErrNotFound
 	// (an unknown field is invalid_query).
 	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
+	// RecordsWhereIn returns the records of c whose field holds one of
+	// values, ordered by id: field is id or a single relation (equal to a
+	// value) or a multi relation (its list holds a value; such a record comes
+	// once, whatever the number of values it holds). With perValue > 0, each
+	// value brings at most perValue records, its first by id. The values
+	// travel as one parameter: any number of them costs one statement. Only
+	// records that meet where (nil: every record) are returned; perValue
+	// counts before where. A field that is neither id nor a relation of c is
+	// invalid_query.
+	RecordsWhereIn(ctx context.Context, c *Collection, field string, values []string, perValue int, where expr.Cond) ([]*Record, error)
 	// ListRecords returns a page of records that meet q.Where, ordered by
 	// the sort keys then id. Missing values sort as the smallest on every
 	// database. An unknown sort field is invalid_sort.

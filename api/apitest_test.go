@@ -24,6 +24,7 @@ import (
 	"loam/postgres"
 	"loam/postgres/pgtest"
 	"loam/sqlite"
+	"loam/sqlstore"
 )
 
 const (
@@ -58,25 +59,37 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 // superuser and signs it in. Everything stops in t.Cleanup.
 func newEnv(t *testing.T, store string) *env {
 	t.Helper()
+	return startEnv(t, store, openStore(t, store), loam.Config{})
+}
+
+// openStore opens a fresh store of the given kind; the app closes it.
+func openStore(t *testing.T, store string) *sqlstore.Store {
+	t.Helper()
 	ctx := context.Background()
-	var st loam.Store
 	switch store {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "data.db")})
 		if err != nil {
 			t.Fatalf("sqlite.Open: %v", err)
 		}
-		st = s
+		return s
 	case "postgres":
 		s, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t), MaxConns: 4})
 		if err != nil {
 			t.Fatalf("postgres.Open: %v", err)
 		}
-		st = s
-	default:
-		t.Fatalf("unknown store %q", store)
+		return s
 	}
-	app, err := loam.New(loam.Config{Store: st})
+	t.Fatalf("unknown store %q", store)
+	return nil
+}
+
+// startEnv is newEnv over a given store, with cfg (its Store is set here).
+func startEnv(t *testing.T, store string, st loam.Store, cfg loam.Config) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg.Store = st
+	app, err := loam.New(cfg)
 	if err != nil {
 		st.Close()
 		t.Fatalf("loam.New: %v", err)

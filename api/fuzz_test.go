@@ -119,3 +119,84 @@ func FuzzReadObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendShaped renders an expanded post, with a fuzzed expand and
+// fields, as an anonymous caller and as a superuser: the answer is always
+// one JSON object, holds only selected keys, and never a password or (for
+// the anonymous caller) a hidden field.
+func FuzzAppendShaped(f *testing.F) {
+	for _, s := range [][2]string{
+		{"", ""}, {"author", ""}, {"author,comments_via_post.author", "id,expand.comments_via_post.expand.author.name"},
+		{"author", "*,expand.author.name"}, {"author", "expand"}, {"comments_via_post", "expand.*"}, {"", "title,note"},
+		{"author.mentor", "expand.author.expand.mentor.*"}, {"locked", "expand.locked.code"}, {"author", "expand.author.password"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	everyone := ""
+	open := loam.Rules{List: &everyone, View: &everyone}
+	rel := func(name, target string, multiple bool) loam.Field {
+		return loam.Field{Name: name, Type: loam.TypeRelation, Collection: target, Multiple: multiple}
+	}
+	cols := []*loam.Collection{
+		{Name: "people", Type: loam.CollectionAuth, Rules: open, Fields: []loam.Field{
+			{Name: "email", Type: loam.TypeEmail}, {Name: "password", Type: loam.TypePassword, Hidden: true},
+			{Name: "name", Type: loam.TypeText}, rel("mentor", "people", false), {Name: "memo", Type: loam.TypeText, Hidden: true}}},
+		{Name: "vaults", Fields: []loam.Field{{Name: "code", Type: loam.TypeText}}},
+		{Name: "posts", Rules: open, Fields: []loam.Field{{Name: "title", Type: loam.TypeText}, rel("author", "people", false),
+			{Name: "note", Type: loam.TypeText, Hidden: true}, rel("locked", "vaults", false)}},
+		{Name: "comments", Rules: open, Fields: []loam.Field{{Name: "body", Type: loam.TypeText}, rel("post", "posts", false),
+			rel("author", "people", true)}},
+	}
+	for _, c := range cols {
+		if err := c.Validate(); err != nil {
+			f.Fatal(err)
+		}
+	}
+	schema := loam.NewSchema(1, cols)
+	rec := func(id, coll string, data map[string]any) *loam.Record {
+		return &loam.Record{ID: id, Collection: coll, Data: data, Created: loam.Now(), Updated: loam.Now()}
+	}
+	ann := rec("ann000000000000", "people", map[string]any{"email": "a@example.com", "password": "$argon2id$secret",
+		"name": "ann", "memo": "MEMO"})
+	bob := rec("bob000000000000", "people", map[string]any{"email": "b@example.com", "password": "$argon2id$secret",
+		"name": "bob", "mentor": ann.ID, "memo": "MEMO"})
+	vault := rec("v00000000000000", "vaults", map[string]any{"code": "CODE"})
+	post := rec("p00000000000000", "posts", map[string]any{"title": "t", "author": bob.ID, "note": "NOTE", "locked": vault.ID})
+	comment := rec("c00000000000000", "comments", map[string]any{"body": "b", "post": post.ID, "author": []string{ann.ID, bob.ID}})
+	bob.Expand = map[string][]*loam.Record{"mentor": {ann}}
+	comment.Expand = map[string][]*loam.Record{"author": {ann, bob}, "post": {post}}
+	post.Expand = map[string][]*loam.Record{"author": {bob}, "comments_via_post": {comment}, "locked": {vault}}
+	f.Fuzz(func(t *testing.T, expand, fields string) {
+		for _, who := range []*loam.Principal{nil, {Collection: loam.SuperusersCollection}} {
+			nodes, err := loam.ParseExpand(schema, cols[2], who, expand)
+			if err != nil {
+				return
+			}
+			sel, err := loam.ParseFields(cols[2], nodes, who, fields)
+			if err != nil {
+				return
+			}
+			b := appendShaped(nil, cols[2], post, who.IsSuperuser(), &loam.ReadOptions{Expand: nodes, Fields: sel})
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("expand %q fields %q: not a JSON object: %v: %s", expand, fields, err, b)
+			}
+			for _, leak := range []string{"$argon2", `"password"`} {
+				if bytes.Contains(b, []byte(leak)) {
+					t.Fatalf("expand %q fields %q: the answer holds %s: %s", expand, fields, leak, b)
+				}
+			}
+			// MEMO and NOTE are hidden fields; CODE is in a superusers-only collection.
+			for _, leak := range []string{"MEMO", "NOTE", "CODE"} {
+				if !who.IsSuperuser() && bytes.Contains(b, []byte(leak)) {
+					t.Fatalf("expand %q fields %q: %s reached an anonymous caller: %s", expand, fields, leak, b)
+				}
+			}
+			for k := range m {
+				if ok, _ := sel.Pick(k); !ok {
+					t.Fatalf("expand %q fields %q: key %q is not selected: %s", expand, fields, k, b)
+				}
+			}
+		}
+	})
+}

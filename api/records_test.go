@@ -272,8 +272,6 @@ func TestRecordsList(t *testing.T) {
 			{Name: "sort by a multi-valued field", Method: "GET", Path: list + "?sort=tags", Status: 400, Code: "invalid_sort"},
 			{Name: "sort by a hidden field, anonymously", Method: "GET", Path: list + "?sort=secret", Status: 400, Code: "invalid_sort"},
 			{Name: "sort by a hidden field, as superuser", Method: "GET", Path: list + "?sort=secret", Token: e.super, Status: 200},
-			{Name: "expand is not supported yet", Method: "GET", Path: list + "?expand=author", Status: 400, Code: "invalid_query"},
-			{Name: "fields is not supported yet", Method: "GET", Path: list + "?fields=id", Status: 400, Code: "invalid_query"},
 			{Name: "page 0", Method: "GET", Path: list + "?page=0", Status: 400, Code: "invalid_query"},
 			{Name: "page abc", Method: "GET", Path: list + "?page=abc", Status: 400, Code: "invalid_query"},
 			{Name: "perPage 0", Method: "GET", Path: list + "?perPage=0", Status: 400, Code: "invalid_query"},

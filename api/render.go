@@ -35,6 +35,82 @@ func appendRecord(b []byte, c *loam.Collection, r *loam.Record, superuser bool) 
 	return append(b, '}')
 }
 
+// appendShaped renders a record as appendRecord does, with the relations
+// opts expands under "expand" (a list for multi relations and
+// back-relations; a single relation without a target is left out) and only
+// the keys opts.Fields selects. Without options it is appendRecord.
+func appendShaped(b []byte, c *loam.Collection, r *loam.Record, superuser bool, opts *loam.ReadOptions) []byte {
+	if opts == nil {
+		return appendRecord(b, c, r, superuser)
+	}
+	return appendSelected(b, c, r, superuser, opts.Expand, opts.Fields)
+}
+
+func appendSelected(b []byte, c *loam.Collection, r *loam.Record, superuser bool, nodes []*loam.ExpandNode, sel *loam.Fields) []byte {
+	if len(nodes) == 0 && sel == nil {
+		return appendRecord(b, c, r, superuser)
+	}
+	b = append(b, '{')
+	start := len(b)
+	key := func(b []byte, name string) []byte {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+		return append(b, ':')
+	}
+	if ok, _ := sel.Pick(loam.ColID); ok {
+		b = appendString(key(b, loam.ColID), r.ID)
+	}
+	if ok, _ := sel.Pick("collectionName"); ok {
+		b = appendString(key(b, "collectionName"), c.Name)
+	}
+	if ok, _ := sel.Pick(loam.ColCreated); ok {
+		b = appendTime(key(b, loam.ColCreated), r.Created)
+	}
+	if ok, _ := sel.Pick(loam.ColUpdated); ok {
+		b = appendTime(key(b, loam.ColUpdated), r.Updated)
+	}
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if f.Type == loam.TypePassword || (f.Hidden && !superuser) {
+			continue
+		}
+		if ok, _ := sel.Pick(f.Name); ok {
+			b = appendValue(key(b, f.Name), f, r.Data[f.Name])
+		}
+	}
+	if ok, inside := sel.Pick("expand"); ok && len(nodes) > 0 {
+		b = append(key(b, "expand"), '{')
+		first := len(b)
+		for _, n := range nodes {
+			list, has := r.Expand[n.Name]
+			ok, rsel := inside.Pick(n.Name)
+			if n.Denied || !has || !ok || (!n.Many() && len(list) == 0) {
+				continue
+			}
+			if len(b) > first {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, n.Name), ':')
+			if !n.Many() {
+				b = appendSelected(b, n.Collection, list[0], superuser, n.Children, rsel)
+				continue
+			}
+			b = append(b, '[')
+			for i, x := range list {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendSelected(b, n.Collection, x, superuser, n.Children, rsel)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
 func appendValue(b []byte, f *loam.Field, v any) []byte {
 	switch x := v.(type) {
 	case nil:

@@ -276,6 +276,17 @@ func TestJSONParams(t *testing.T) {
 				if n := count(t, tx, `SELECT count(*) FROM t WHERE tags = $1`, d.Encode(f, []string{"a", "b"})); n != 1 {
 					t.Errorf("= on jsonb matched %d rows, want 1", n)
 				}
+				if n := count(t, tx, `SELECT count(*) FROM t WHERE `+d.InSet("id::text", "$1"), d.SetParam([]string{"1", "3", "x"})); n != 2 {
+					t.Errorf("InSet matched %d rows, want 2", n)
+				}
+				if n := count(t, tx, `SELECT count(*) FROM t WHERE `+d.InSet("id::text", "$1"), d.SetParam(nil)); n != 0 {
+					t.Errorf("InSet over no values matched %d rows, want 0", n)
+				}
+				from, value := d.ListElements("t.tags", "_e")
+				if n := count(t, tx, `SELECT count(*) FROM t, `+from+` WHERE `+d.InSet(value, "$1"),
+					d.SetParam([]string{"b", "c"})); n != 1 {
+					t.Errorf("ListElements and InSet matched %d rows, want 1", n)
+				}
 				return nil
 			})
 			if err != nil {

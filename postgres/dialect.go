@@ -116,6 +116,20 @@ func (Dialect) ListContains(column, placeholder string) string {
 // it is NULL).
 func (Dialect) ListEmpty(column string) string { return column + " = '[]'::jsonb" }
 
+// SetParam is the set as a Go []string, which pgx sends as a text[].
+func (Dialect) SetParam(values []string) any {
+	if values == nil {
+		return []string{}
+	}
+	return values
+}
+
+// InSet compares with = ANY over a text[] parameter, which an index on expr
+// can serve.
+func (Dialect) InSet(expr, placeholder string) string {
+	return expr + " = ANY(" + placeholder + "::text[])"
+}
+
 // BoolLiteral returns TRUE or FALSE.
 func (Dialect) BoolLiteral(b bool) string {
 	if b {

@@ -65,6 +65,15 @@ func (Dialect) ListContains(column, placeholder string) string {
 // ListEmpty uses json_array_length.
 func (Dialect) ListEmpty(column string) string { return "json_array_length(" + column + ") = 0" }
 
+// SetParam is the set as a JSON list.
+func (Dialect) SetParam(values []string) any { return sqlstore.EncodeList(values) }
+
+// InSet reads the JSON list with json_each; SQLite looks each element up in
+// an index on expr when there is one.
+func (Dialect) InSet(expr, placeholder string) string {
+	return expr + " IN (SELECT value FROM json_each(" + placeholder + "))"
+}
+
 // BoolLiteral is 0 or 1.
 func (Dialect) BoolLiteral(b bool) string {
 	if b {

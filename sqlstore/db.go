@@ -67,6 +67,12 @@ type Dialect interface {
 	ListContains(column, placeholder string) string
 	// ListEmpty is a condition true when the JSON list column is an empty list.
 	ListEmpty(column string) string
+	// SetParam encodes a set of strings as one parameter, for InSet: a set
+	// of any size costs one parameter.
+	SetParam(values []string) any
+	// InSet is a condition true when the text expression equals one of the
+	// strings of the SetParam parameter given by placeholder.
+	InSet(expr, placeholder string) string
 	// BoolLiteral is the SQL literal of a bool.
 	BoolLiteral(b bool) string
 	// OrderBy is one ORDER BY term. Every dialect sorts missing values

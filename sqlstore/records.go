@@ -53,6 +53,66 @@ func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string
 	return recs[0], nil
 }
 
+// RecordsWhereIn returns the records of c whose field holds one of values
+// and that meet where (nil: all), ordered by id, in one statement (the set
+// is one parameter). With perValue,
+// the records of each value are numbered by id in a window and only the
+// first perValue are kept; the window reads ids only, and the outer select
+// reads the whole rows of the ids kept.
+func (s *Store) RecordsWhereIn(ctx context.Context, c *loam.Collection, field string, values []string, perValue int, where expr.Cond) ([]*loam.Record, error) {
+	var f *loam.Field
+	if field != loam.ColID {
+		if f = c.Field(field); f == nil || f.Type != loam.TypeRelation {
+			return nil, loam.Errorf(loam.CodeInvalidQuery, "%s has no relation field %q", c.Name, field)
+		}
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	table := quote(c.Name)
+	b := &builder{d: s.d}
+	b.sql(s.sqlFor(c).selectFrom, " AS t WHERE ")
+	set := func() string {
+		b.args = append(b.args, s.d.SetParam(values))
+		return s.d.Placeholder(len(b.args))
+	}
+	switch {
+	case f != nil && f.Multiple:
+		// One row per list element in the set; aliases start with _, which
+		// no collection or field name may, so they never clash with ours.
+		elems, value := s.d.ListElements("_r."+quote(f.Name), "_e")
+		from := table + " AS _r, " + elems
+		if perValue > 0 {
+			b.sql("id IN (SELECT id FROM (SELECT _r.id AS id, row_number() OVER (PARTITION BY ", value, " ORDER BY _r.id) AS _n FROM ",
+				from, " WHERE ", s.d.InSet(value, set()), ") _w WHERE _n <= ").arg(perValue).sql(")")
+		} else {
+			b.sql("id IN (SELECT _r.id FROM ", from, " WHERE ", s.d.InSet(value, set()), ")")
+		}
+	case f != nil && perValue > 0:
+		col := quote(f.Name)
+		b.sql("id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY ", col, " ORDER BY id) AS _n FROM ",
+			table, " WHERE ", s.d.InSet(col, set()), ") _w WHERE _n <= ").arg(perValue).sql(")")
+	case f != nil:
+		b.sql(s.d.InSet(quote(f.Name), set()))
+	default:
+		b.sql(s.d.InSet("id", set()))
+	}
+	if where != nil {
+		b.sql(" AND ")
+		compileFilter(s.d, b, where)
+	}
+	b.sql(" ORDER BY id")
+	rows, err := s.db.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("records of %s where %s in set: %w", c.Name, field, err)
+	}
+	recs, err := scanRecords(c, rows)
+	if err != nil {
+		return nil, fmt.Errorf("records of %s where %s in set: %w", c.Name, field, err)
+	}
+	return recs, nil
+}
+
 // ListRecords returns a page of records that meet q.Where, in the requested
 // order (id breaks ties).
 func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.RecordQuery) (*loam.RecordList, error) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("Records", func(t *testing.T) { testRecords(t, o) })
 	t.Run("Relations", func(t *testing.T) { testRelations(t, o) })
 	t.Run("List", func(t *testing.T) { testList(t, o) })
+	t.Run("RecordsWhereIn", func(t *testing.T) { testRecordsWhereIn(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
 	t.Run("Atomicity", func(t *testing.T) { testAtomicity(t, o) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, o) })
