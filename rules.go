@@ -97,8 +97,8 @@ func (a *App) ruleCond(who *Principal, c *Collection, rule *string, action strin
 	if who.IsSuperuser() {
 		return nil, nil
 	}
-	if err := allow(who, rule, action); err != nil {
-		return nil, err
+	if rule == nil {
+		return nil, allow(who, rule, action)
 	}
 	if strings.TrimSpace(*rule) == "" {
 		return nil, nil
