@@ -104,12 +104,13 @@ wait_http() {
 # ---------------------------------------------------------------- results
 declare -A RES    # RES[scenario|target]="rps p50 p99 non2xx sockerr"
 TARGETS=()
-SCENARIOS=(get list-front list list-skipTotal create)
+SCENARIOS=(get list-front list list-skipTotal list-filter create)
 declare -A TITLE=(
   [get]="get-by-id (GET /records/{id}, random id of $RECORDS)"
   [list-front]="front list page (GET /records?page=1..10&perPage=30, with totalItems)"
   [list]="list page (GET /records?page=1..300&perPage=30, with totalItems)"
   [list-skipTotal]="list page, skipTotal=1 (no count)"
+  [list-filter]="filtered list page (GET /records?filter=views >= V&perPage=30&skipTotal=1, V random)"
   [create]="create (POST /records, JSON body)"
 )
 
@@ -165,6 +166,7 @@ run_floor() {
   bench list-front floor "$url" list.lua pages=10
   bench list floor "$url" list.lua
   bench list-skipTotal floor "$url" list.lua skipTotal
+  bench list-filter floor "$url" list.lua skipTotal "filter=$RECORDS"
   stop_server "$pid"
 }
 
@@ -173,6 +175,7 @@ COLLECTION_JSON='{"name":"posts","type":"base",
  "fields":[{"name":"title","type":"text"},
            {"name":"views","type":"number","integer":true},
            {"name":"published","type":"bool"}],
+ "indexes":[{"name":"posts_views","fields":["views"]}],
  "rules":{"list":"","view":"","create":"","update":"","delete":""}}'
 
 # ensure_postgres: PostgreSQL answers, starting the local cluster if needed.
@@ -248,6 +251,7 @@ run_loam() {
   bench list-front "$store" "$url" list.lua pages=10
   bench list "$store" "$url" list.lua
   bench list-skipTotal "$store" "$url" list.lua skipTotal
+  bench list-filter "$store" "$url" list.lua skipTotal "filter=$RECORDS"
   bench create "$store" "$url" create.lua # last: it grows the collection
   stop_server "$pid"
 }

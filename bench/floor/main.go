@@ -7,6 +7,8 @@
 //
 //	GET /api/collections/posts/records/{id}               one record, with an ETag
 //	GET /api/collections/posts/records?page=N&perPage=M   a page, in the API.md list shape
+//	  ...&filter=views >= N                              a page of the posts with views >= N,
+//	                                                     found by a scan in id order
 //
 // and, with -ids FILE, writes the ids it holds (one a line) so that the wrk
 // scripts can ask for existing records.
@@ -134,10 +136,41 @@ func (s *store) listPage(w http.ResponseWriter, r *http.Request) {
 		per = 30
 	}
 	per = min(per, 500)
+	skip := r.URL.Query().Get("skipTotal")
+	count := skip != "1" && skip != "true"
+	out := page{Page: pg, PerPage: per, TotalItems: -1, TotalPages: -1}
+	if f := r.URL.Query().Get("filter"); f != "" {
+		n, ok := strings.CutPrefix(f, "views >= ")
+		atLeast, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{400, "invalid_filter", "the floor knows views >= N only"})
+			return
+		}
+		// A scan, as a database without an index on views would do.
+		from, total := (pg-1)*per, 0
+		out.Items = make([]*post, 0, per)
+		for _, p := range s.list {
+			if p.Views < atLeast {
+				continue
+			}
+			if total >= from && len(out.Items) < per {
+				out.Items = append(out.Items, p)
+			}
+			total++
+			if !count && len(out.Items) == per {
+				break
+			}
+		}
+		if count {
+			out.TotalItems, out.TotalPages = total, (total+per-1)/per
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	from := min((pg-1)*per, len(s.list))
 	to := min(from+per, len(s.list))
-	out := page{Items: s.list[from:to], Page: pg, PerPage: per, TotalItems: -1, TotalPages: -1}
-	if skip := r.URL.Query().Get("skipTotal"); skip != "1" && skip != "true" {
+	out.Items = s.list[from:to]
+	if count {
 		out.TotalItems = len(s.list)
 		out.TotalPages = (len(s.list) + per - 1) / per
 	}
