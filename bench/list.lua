@@ -3,7 +3,8 @@
 -- usage: wrk -s bench/list.lua URL [-- [skipTotal] [pages=N] [filter=N] [COLLECTION]]
 -- With "skipTotal" the requests add skipTotal=1, so no total is counted;
 -- with "pages=N" the page is random in 1..N instead; with "filter=N" the
--- requests ask for the first page of filter=views >= V, V random in 0..N-1.
+-- requests ask for the first page of filter=views >= V&sort=views, V random
+-- in 0..N-1.
 local reqs = {}
 
 function init(args)
@@ -18,7 +19,7 @@ function init(args)
     for i = 1, 1000 do
       local v = math.floor((i - 1) * filter / 1000)
       reqs[i] = wrk.format("GET", "/api/collections/" .. coll ..
-        "/records?filter=views%20%3E%3D%20" .. v .. "&perPage=30" .. extra)
+        "/records?filter=views%20%3E%3D%20" .. v .. "&sort=views&perPage=30" .. extra)
     end
   else
     for page = 1, pages do

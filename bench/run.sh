@@ -110,7 +110,7 @@ declare -A TITLE=(
   [list-front]="front list page (GET /records?page=1..10&perPage=30, with totalItems)"
   [list]="list page (GET /records?page=1..300&perPage=30, with totalItems)"
   [list-skipTotal]="list page, skipTotal=1 (no count)"
-  [list-filter]="filtered list page (GET /records?filter=views >= V&perPage=30&skipTotal=1, V random)"
+  [list-filter]="filtered, sorted list page (GET /records?filter=views >= V&sort=views&perPage=30&skipTotal=1, V random)"
   [create]="create (POST /records, JSON body)"
 )
 
