@@ -157,7 +157,8 @@ func (a *App) reloadSchema(ctx context.Context) error {
 }
 
 // maintain reloads the schema when its version moves (another instance
-// changed it) and, hourly, purges expired idempotency keys.
+// changed it) and, hourly, purges expired idempotency keys and lets a store
+// that asks for it refresh the planner's statistics.
 func (a *App) maintain(ctx context.Context) {
 	defer close(a.done)
 	if a.poll < 0 {
@@ -177,6 +178,11 @@ func (a *App) maintain(ctx context.Context) {
 			lastPurge = time.Now()
 			if _, err := a.store.PurgeIdempotency(ctx, Now().Add(-IdempotencyTTL)); err != nil && ctx.Err() == nil {
 				a.log.Warn("idempotency purge failed", "err", err)
+			}
+			if o, ok := a.store.(interface{ Optimize(context.Context) error }); ok {
+				if err := o.Optimize(ctx); err != nil && ctx.Err() == nil {
+					a.log.Warn("optimize failed", "err", err)
+				}
 			}
 		}
 		v, err := a.store.SchemaVersion(ctx)

@@ -431,6 +431,16 @@ func (db *DB) SchemaChanged() {
 	}
 }
 
+// Optimize runs PRAGMA optimize on the writer: SQLite gathers statistics
+// for the tables whose indexes lack them or changed much, so the planner
+// picks indexes well as a collection grows. The App runs it hourly.
+func (db *DB) Optimize(ctx context.Context) error {
+	return db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(ctx, "PRAGMA optimize")
+		return err
+	})
+}
+
 // Close waits for running reads and the running write, then closes every
 // connection.
 func (db *DB) Close() error {
@@ -442,6 +452,11 @@ func (db *DB) Close() error {
 			errs = append(errs, c.close())
 		}
 		db.writerSem <- struct{}{}
+		// SQLite's advice: let it refresh the planner's statistics where
+		// they are missing or stale before the connection closes.
+		if err := db.writer.c.Exec("PRAGMA optimize"); err != nil {
+			errs = append(errs, fmt.Errorf("PRAGMA optimize: %w", err))
+		}
 		errs = append(errs, db.writer.close())
 		db.writer = nil
 		<-db.writerSem

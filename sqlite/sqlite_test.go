@@ -246,3 +246,58 @@ func TestQueryInterruptedByContext(t *testing.T) {
 		t.Fatalf("the reader after an interrupt: %v %v", rows.Err(), one)
 	}
 }
+
+// TestOptimizeGathersStatistics: after Optimize, an indexed table that has
+// rows and was read through its index has planner statistics.
+func TestOptimizeGathersStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testDB(t, 0)
+	err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		if _, err := tx.Exec(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "CREATE INDEX t_v ON t (v)"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5000) INSERT INTO t SELECT i, i % 7 FROM s")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		var n int64
+		rows, err := db.Query(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		if rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("statistics before Optimize: %d", n)
+	}
+	// The writer runs the query, so SQLite's optimize knows the index was used.
+	err = db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		rows, err := tx.Query(ctx, "SELECT count(*) FROM t WHERE v = 3")
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("Optimize gathered no statistics (sqlite_stat1 tables: %d)", n)
+	}
+}

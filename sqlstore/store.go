@@ -39,6 +39,21 @@ func (s *Store) schemaChanged() {
 	}
 }
 
+// Optimizer is a DB that keeps the planner's statistics fresh on request
+// (SQLite; PostgreSQL's autovacuum does it by itself).
+type Optimizer interface {
+	Optimize(ctx context.Context) error
+}
+
+// Optimize refreshes the planner's statistics when the database needs to
+// be asked.
+func (s *Store) Optimize(ctx context.Context) error {
+	if o, ok := s.db.(Optimizer); ok {
+		return o.Optimize(ctx)
+	}
+	return nil
+}
+
 // DB returns the underlying database, for adapters' own tests and tools.
 func (s *Store) DB() DB { return s.db }
 
