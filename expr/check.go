@@ -130,7 +130,7 @@ type Path struct {
 	List bool
 	// Integer is set when the last field holds whole numbers.
 	Integer bool
-	// Name is the path as written, for messages.
+	// Name is the path as written, without its modifier, for messages.
 	Name string
 }
 
@@ -439,7 +439,7 @@ func (c *checker) term(o Operand) Term {
 		}
 		return &Value{V: nil}
 	case *Ident:
-		return c.path(c.root, false, x.Path, x.Mod, x.At, x.String())
+		return c.path(c.root, false, x.Path, x.Mod, x.At, strings.Join(x.Path, "."))
 	case *Macro:
 		return c.macro(x)
 	}
@@ -483,7 +483,7 @@ func (c *checker) macro(x *Macro) Term {
 			return nil
 		}
 		c.joins++
-		return c.path(x.Path[1], true, x.Path[2:], x.Mod, x.At, x.String())
+		return c.path(x.Path[1], true, x.Path[2:], x.Mod, x.At, "@"+strings.Join(x.Path, "."))
 	case "random":
 		c.fail(x.At, "@random only sorts; it cannot be compared")
 		return nil
