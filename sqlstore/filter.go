@@ -33,6 +33,16 @@ type filterCompiler struct {
 	aliases int
 }
 
+// CompileFilter returns the SQL condition of a bound condition over the
+// table aliased "t", with its parameters, as ListRecords writes it; for
+// tests and tools that show or check the SQL of a filter. The condition
+// must come from expr.Bind (a Param left in it is not compiled).
+func CompileFilter(d Dialect, c expr.Cond) (sql string, args []any) {
+	b := &builder{d: d}
+	compileFilter(d, b, c)
+	return b.String(), b.args
+}
+
 // compileFilter appends the SQL of c to b; "t" is the alias of the table.
 func compileFilter(d Dialect, b *builder, c expr.Cond) {
 	fc := &filterCompiler{d: d, b: b}
