@@ -353,14 +353,17 @@ func (fc *filterCompiler) scalarCmp(k expr.OpKind, neg bool, t expr.Kind, l stri
 }
 
 // param sends a value as a parameter. Numbers compared with an integer
-// column go as integers when whole, so an index on the column serves them.
+// (an integer column, so an index on it serves them, or a :length count)
+// go as integers when whole, and as floats read as floats otherwise: a
+// database that types the parameter as an integer from the other side
+// (PostgreSQL) must not round 2.5 to 2.
 func (fc *filterCompiler) param(v any, src expr.Term) {
 	switch x := v.(type) {
 	case time.Time:
 		fc.b.arg(fc.d.EncodeTime(x))
 		return
 	case float64:
-		if p, ok := src.(*expr.Path); ok && p.Integer && p.Mod == expr.ModNone {
+		if p, ok := src.(*expr.Path); ok && (p.Integer && p.Mod == expr.ModNone || p.Mod == expr.ModLength) {
 			if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
 				fc.b.arg(int64(x))
 				return
