@@ -102,6 +102,13 @@ func bindCmp(x *Cmp, env *Env) Cond {
 		}
 		r = &Value{V: v}
 	}
+	if lp == nil { // value ~ path: the value is the text that may contain the path's
+		v := normalize(l.(*Value).V)
+		if v == nil {
+			return Const(k.Negative())
+		}
+		l = &Value{V: v}
+	}
 	return &Cmp{Op: op, L: l, R: r, Type: x.Type}
 }
 

@@ -82,8 +82,10 @@ type NotCond struct{ X Cond }
 // Const is a condition whose value is known without a record.
 type Const bool
 
-// Cmp is one checked comparison. L is always a *Path when the comparison
-// reads a record; R is a *Path, a *Value or a *Param.
+// Cmp is one checked comparison. L is a *Path when the comparison reads a
+// record, except in "value ~ path" (and !~, ?~, ?!~), where L is the
+// *Value or *Param that may contain R's text; R is a *Path, a *Value or a
+// *Param.
 type Cmp struct {
 	Op   Op
 	L, R Term
@@ -235,11 +237,14 @@ func (c *checker) compare(x *Compare) Cond {
 	if c.err != nil {
 		return nil
 	}
-	// Keep a path on the left, so compilers see "path op value".
+	// Keep a path on the left, so compilers see "path op value", flipping
+	// orderings. ~ cannot flip: "ab" ~ title asks whether "ab" contains
+	// the title, so a value stays on the left of ~ and !~.
 	op := x.Op
 	lp, _ := l.(*Path)
 	rp, rIsPath := r.(*Path)
-	if lp == nil && rIsPath {
+	like := op.Kind == OpLike || op.Kind == OpNLike
+	if lp == nil && rIsPath && !like {
 		l, r, op = r, l, flip(op)
 		lp, rp = rp, nil
 		x = &Compare{Op: op, L: x.R, R: x.L, At: x.At}
@@ -264,6 +269,10 @@ func (c *checker) compare(x *Compare) Cond {
 	}
 	if lp != nil && rp != nil && lp.Multi && rp.Multi && lp.Mod != ModLength && rp.Mod != ModLength {
 		c.fail(x.At, "%s and %s both hold several values: one side must hold one", lp.Name, rp.Name)
+		return nil
+	}
+	if lp == nil && rp != nil && rp.Kind == KindJSON && rp.Mod != ModLength {
+		c.fail(x.At, "%s is a json field: write it on the left of %s", rp.Name, op)
 		return nil
 	}
 	if lp != nil && lp.Kind == KindJSON && lp.Mod != ModLength {

@@ -37,6 +37,11 @@ func TestCheck(t *testing.T) {
 		{`"2026-01-01" < due`, Options{}, `(> due 2026-01-01T00:00:00Z date)`},
 		{`@now > due`, Options{}, `(< due @now date)`},
 		{`null = title`, Options{}, `(= title null text)`},
+		// ~ does not flip: the value is the text that may hold the field's.
+		{`"ab" ~ title`, Options{}, `(~ "ab" title text)`},
+		{`"ab" !~ author.name:lower`, Options{}, `(!~ "ab" author.name:lower text)`},
+		{`"ab" ?~ labels`, Options{}, `(?~ "ab" labels/*[] text)`},
+		{`@request.query.q ~ title`, req, `(~ @request.query.q title text)`},
 		// Null tests.
 		{`due = null`, Options{}, `(= due null date)`},
 		{`author != null`, Options{}, `(!= author null text)`},
@@ -141,6 +146,8 @@ func TestCheckErrors(t *testing.T) {
 		{"JSONWithField", `meta ?= author.name`, Options{}, 6, "meta is a json field"},
 		{"JSONWithDate", `meta ?= @now`, Options{}, 9, "json elements compare with strings, numbers and bools, not dates"},
 		{"JSONLikeNumber", `meta ?~ 1`, Options{}, 9, "~ needs a string"},
+		{"JSONRightOfLike", `"a" ?~ meta`, Options{}, 5, "meta is a json field: write it on the left of ?~"},
+		{"LikeValueLeftNumber", `5 ~ title`, Options{}, 5, "cannot compare 5 (number) with text"},
 		{"LikeOnNumber", `views ~ 5`, Options{}, 7, "~ needs text on both sides, not number"},
 		{"LikeNumberWithText", `views ~ "5"`, Options{}, 9, "cannot compare views (number) with text"},
 		{"LikeOnBool", `published !~ true`, Options{}, 11, "!~ needs text on both sides, not bool"},
