@@ -146,6 +146,10 @@ type Step struct {
 	Collection string // the collection whose field this step reads
 	Field      string
 	Via        StepVia
+	// Target is the collection the step leads to: the relation's target
+	// (ViaField, ViaList), or Collection itself (ViaBack, ViaBackList); ""
+	// for the last step.
+	Target string
 }
 
 // StepVia tells how a step reaches its records.
@@ -531,7 +535,7 @@ func (c *checker) path(root string, any bool, names []string, mod Modifier, at i
 					via = ViaBackList
 				}
 				c.joins++
-				p.Steps = append(p.Steps, Step{Collection: coll, Field: field, Via: via})
+				p.Steps = append(p.Steps, Step{Collection: coll, Field: field, Via: via, Target: coll})
 				p.Multi = true
 				cur = coll
 				if last {
@@ -573,7 +577,7 @@ func (c *checker) path(root string, any bool, names []string, mod Modifier, at i
 			p.Multi = true
 		}
 		c.joins++
-		p.Steps = append(p.Steps, Step{Collection: cur, Field: name, Via: via})
+		p.Steps = append(p.Steps, Step{Collection: cur, Field: name, Via: via, Target: f.Target})
 		cur = f.Target
 	}
 	if c.joins > MaxJoins {

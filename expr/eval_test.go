@@ -116,6 +116,13 @@ func TestEval(t *testing.T) {
 		{`comments_via_post:length = 0`, "p3 p4 p5"},
 		{`comments_via_post.body ?~ "ab"`, "p2"},
 		{`@collection.users.name ?= title`, "p4"}, // u3 has no name, nor has p4 a title
+		// Back from a related record: posts by the same author, or that the
+		// author reads.
+		{`author.posts_via_author:length = 1`, "p1 p2 p5"},
+		{`author.posts_via_author.title ?= "B"`, "p2"},
+		{`author.posts_via_readers.title ?= "a"`, "p1 p2"},
+		{`readers.posts_via_author.views ?> 1`, "p1 p2"},
+		{`comments_via_post.post.title ?= "B"`, "p2"},
 		// Two paths.
 		{`views > author.age`, ""},
 		{`views < author.age`, "p1"},

@@ -338,6 +338,20 @@ var genPaths = []genPath{
 	{"readers", gUserID, true, true},
 	{"comments_via_post", gCommentID, true, false},
 	{"meta", gJSON, true, true},
+	// Longer walks: back-relations from related records, a relation read
+	// back from the records that point here, @collection through relations.
+	{"author.posts_via_author.title", gText, true, false},
+	{"author.posts_via_author:length", gNumber, false, true},
+	{"author.posts_via_readers.views", gNumber, true, false},
+	{"author.posts_via_readers:length", gNumber, false, true},
+	{"readers.posts_via_author.title:lower", gText, true, false},
+	{"comments_via_post.post.views", gNumber, true, false},
+	{"comments_via_post.post", gText, true, false},
+	{"readers.tags:lower", gText, true, false},
+	{"author.tags:lower", gText, true, false},
+	{"@collection.comments.post.title", gText, true, false},
+	{"@collection.posts.readers.name", gText, true, false},
+	{"@collection.users.posts_via_author.views", gNumber, true, false},
 }
 
 // genPairs are comparisons of two paths: the first side, the second, and
