@@ -227,13 +227,18 @@ func (p *parser) next() {
 }
 
 // str reads a quoted string. Backslash escapes the quote, the backslash,
-// and \n, \t, \r; any other escaped character stands for itself.
+// and \n, \t, \r; any other escaped character stands for itself. A NUL
+// character is refused: no text Loam stores can hold one (and PostgreSQL
+// refuses it as a parameter).
 func (p *parser) str(quote byte) {
 	s, start := p.src, p.pos
 	var b strings.Builder
 	for i := start + 1; i < len(s); i++ {
 		c := s[i]
 		switch c {
+		case 0:
+			p.fail(i, "a string cannot hold a NUL character")
+			return
 		case quote:
 			p.pos = i + 1
 			p.tok = token{kind: tString, pos: start, text: b.String()}

@@ -216,6 +216,8 @@ func TestParseErrors(t *testing.T) {
 		{"BareExponent", `a = 1e`, 5, `"1e" is not a number`},
 		{"Overflow", `a = 1e999`, 5, `"1e999" is not a number`},
 		{"LoneMinus", `a = -`, 5, "unexpected character '-'"},
+		{"NULInString", "a = \"x\x00y\"", 7, "a string cannot hold a NUL character"},
+		{"NULOutsideString", "a = 1\x00", 6, "unexpected character '\\x00'"},
 		{"InvalidUTF8", "a = \"x\xffy\"", 7, "not valid UTF-8"},
 		{"InvalidUTF8AfterMultibyte", "é = \xc3", 5, "not valid UTF-8"},
 		{"TooLong", `a = "` + strings.Repeat("x", MaxLength) + `"`, MaxLength + 1, "longer than 8192 bytes"},
