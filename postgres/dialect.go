@@ -217,3 +217,21 @@ func (Dialect) ListLength(list string) string { return "jsonb_array_length(" + l
 
 // FloatCast reads a parameter as double precision.
 func (Dialect) FloatCast() string { return "::float8" }
+
+var _ sqlstore.Explainer = Dialect{}
+
+// Explain runs EXPLAIN (FORMAT JSON) and returns the JSON plan.
+func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, args []any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN (FORMAT JSON) "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		if err := rows.Scan(&plan); err != nil {
+			return "", err
+		}
+	}
+	return plan, rows.Err()
+}

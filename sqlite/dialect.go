@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"loam"
@@ -129,3 +130,27 @@ func (Dialect) ListLength(list string) string { return "json_array_length(" + li
 
 // FloatCast is empty: SQLite compares integers and reals by value.
 func (Dialect) FloatCast() string { return "" }
+
+var _ sqlstore.Explainer = Dialect{}
+
+// Explain runs EXPLAIN QUERY PLAN and returns its steps, one a line,
+// indented under their parents.
+func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, args []any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	depth := map[int64]int{}
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int64
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		depth[id] = depth[parent] + 1
+		b.WriteString(strings.Repeat("  ", depth[id]-1) + detail + "\n")
+	}
+	return b.String(), rows.Err()
+}

@@ -17,8 +17,9 @@ import (
 // semantics, expr.Eval: for random filters over random records, the store
 // must list exactly the records Eval accepts.
 
-// LOAM_DIFF_CASES sets the number of random filters (2000 by default);
-// LOAM_DIFF_SEED replays a run (a failure prints its seed).
+// LOAM_DIFF_CASES sets the number of random filters (2000 by default; the
+// cursor test runs a tenth as many, at least 150); LOAM_DIFF_SEED replays a
+// run (a failure prints its seed).
 func diffSettings(t *testing.T) (cases int, seed uint64) {
 	t.Helper()
 	cases = 2000
@@ -44,6 +45,7 @@ func testFilter(t *testing.T, open Opener) {
 	runAll(t, open, []storeTest{
 		{"Differential", testFilterDifferential},
 		{"Cursors", testFilterCursors},
+		{"UsesIndex", testFilterUsesIndex},
 	})
 }
 
@@ -133,11 +135,11 @@ var cursorKeys = []string{"title", "views", "due", "-created", "author.name", "-
 // must be the matching records in the order the keys give (missing values
 // first going up, last going down; text by code point; then id).
 func testFilterCursors(t *testing.T, s loam.Store) {
-	_, seed := diffSettings(t)
+	cases, seed := diffSettings(t)
 	w := newFilterWorld(t, s, seed, 30, 60, 80)
 	g := newFilterGen(w, seed)
 	env := &expr.Env{Now: filterNow}
-	for i := range 150 {
+	for i := range max(150, cases/10) {
 		var keys []loam.SortKey
 		for range 1 + g.r.IntN(2) {
 			k := g.pick(cursorKeys)
