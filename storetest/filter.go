@@ -128,7 +128,8 @@ func (w *filterWorld) idDiff(got, want []string) string {
 }
 
 // cursorKeys are the sort keys the cursor test draws from.
-var cursorKeys = []string{"title", "views", "due", "-created", "author.name", "-title", "-views", "-due", "created", "-author.name"}
+var cursorKeys = []string{"title", "views", "due", "-created", "author.name", "-title", "-views", "-due", "created", "-author.name",
+	"rating", "-rating", "published", "-published", "author.age", "-author.score", "-id"}
 
 // testFilterCursors pages through filtered, sorted lists by cursor, in
 // pages of random sizes: the pages joined must be the one big page, which
@@ -215,10 +216,13 @@ func (w *filterWorld) sortValue(k loam.SortKey, id string) any {
 		return r.Created
 	case loam.ColUpdated:
 		return r.Updated
-	case "author.name":
-		a, _ := r.Data["author"].(string)
+	case loam.ColID:
+		return r.ID
+	}
+	if rel, field, ok := strings.Cut(k.Field, "."); ok { // author.name and the like
+		a, _ := r.Data[rel].(string)
 		if u := w.byID["users"][a]; u != nil {
-			return u.Data["name"]
+			return u.Data[field]
 		}
 		return nil
 	}
@@ -258,6 +262,8 @@ func compareValues(a, b any) int {
 		return cmp.Compare(x, b.(float64))
 	case time.Time:
 		return x.Compare(b.(time.Time))
+	case bool:
+		return cmp.Compare(map[bool]int{true: 1}[x], map[bool]int{true: 1}[b.(bool)])
 	}
 	panic("storetest: cannot order " + strconv.Quote(string(loam.ValueJSON(a))))
 }
