@@ -111,11 +111,13 @@ func (Dialect) JSONElements(doc, alias string) string {
 	return "json_each(CASE WHEN json_type(" + doc + ") = 'array' THEN " + doc + " END) AS " + alias
 }
 
-// JSONElement reads json_each's type and value columns.
+// JSONElement reads json_each's type and value columns. Numbers compare
+// as floats, as on PostgreSQL and in Go: json_each reads 9007199254740993
+// as that integer, which no float parameter equals.
 func (Dialect) JSONElement(alias string, kind expr.Kind) (is, value string) {
 	switch kind {
 	case expr.KindNumber:
-		return alias + ".type IN ('integer', 'real')", alias + ".value"
+		return alias + ".type IN ('integer', 'real')", "CAST(" + alias + ".value AS REAL)"
 	case expr.KindBool:
 		return alias + ".type IN ('true', 'false')", alias + ".value"
 	}

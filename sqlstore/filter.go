@@ -379,17 +379,26 @@ func (fc *filterCompiler) like(neg bool, l, r side) {
 
 // param sends a value as a parameter. Numbers compared with an integer
 // (an integer column, so an index on it serves them, or a :length count)
-// go as integers when whole, and as floats read as floats otherwise: a
-// database that types the parameter as an integer from the other side
-// (PostgreSQL) must not round 2.5 to 2.
+// go as integers when whole and within the integer's range, and as floats
+// read as floats otherwise: a database that types the parameter as an
+// integer from the other side (PostgreSQL) must not round 2.5 to 2, nor
+// refuse 2^53 for a 32-bit count.
 func (fc *filterCompiler) param(v any, src expr.Term) {
 	switch x := v.(type) {
 	case time.Time:
 		fc.b.arg(fc.d.EncodeTime(x))
 		return
 	case float64:
-		if p, ok := src.(*expr.Path); ok && (p.Integer && p.Mod == expr.ModNone || p.Mod == expr.ModLength) {
-			if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+		p, ok := src.(*expr.Path)
+		limit := 0.0
+		switch {
+		case ok && p.Mod == expr.ModLength:
+			limit = math.MaxInt32 // a list's length is a 32-bit integer on PostgreSQL
+		case ok && p.Integer && p.Mod == expr.ModNone:
+			limit = 1 << 62
+		}
+		if limit > 0 {
+			if x == math.Trunc(x) && math.Abs(x) < limit {
 				fc.b.arg(int64(x))
 				return
 			}

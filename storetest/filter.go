@@ -94,6 +94,9 @@ func testFilterDifferential(t *testing.T, s loam.Store) {
 	}
 	t.Logf("%d filters (seed %d) in %v: %d refused by the checker, %d matched no post, %d every post",
 		cases, seed, time.Since(start).Round(time.Millisecond), refused, none, every)
+	if len(refusals) > 0 {
+		t.Logf("first refusals:\n%s", strings.Join(refusals, "\n"))
+	}
 	if refused*10 > cases {
 		t.Errorf("the checker refused %d of %d generated filters (more than 10%%): the generator writes what the language does not allow; first ones:\n%s",
 			refused, cases, strings.Join(refusals, "\n"))

@@ -22,21 +22,22 @@ import (
 // textDomain makes equality and case folding interesting: case pairs, the
 // three sigmas, ß (whose upper case is two letters), ǅ (title case), LIKE's
 // wildcards and its escape character. The empty string is no value.
-var textDomain = []string{"", "a", "A", "ab", "Ab", "b", "é", "É", "σ", "Σ", "ς", "ß", "50%", "a_b", `x\y`, "ǅ"}
+var textDomain = []string{"", "a", "A", "ab", "Ab", "b", "é", "É", "σ", "Σ", "ς", "ß", "50%", "a_b", `x\y`, "ǅ",
+	"ẞ", "ſ", "K", "İ", "ı", "Ω", "k", "s"}
 
 // selectValues are the choices of the multi selects tags and labels.
 var selectValues = []string{"a", "A", "b", "é", "ß", "50%"}
 
 // metaDomain holds the json field's values; null is no value.
 var metaDomain = []string{`null`, `[]`, `["a","b"]`, `[1,2.5,"a"]`, `{"a":1}`, `"a"`, `3`, `[true,null,"A"]`, `[["a"]]`,
-	`["é","Σ",""]`, `[0,false,-1]`, `[3,"50%","a_b"]`}
+	`["é","Σ",""]`, `[0,false,-1]`, `[3,"50%","a_b"]`, `[9007199254740993,-0,1.5e300,0.1]`}
 
 // Numbers: integer fields draw from intDomain, float fields from
 // floatDomain; filters compare with numDomain.
 var (
 	intDomain   = []int64{-1, 0, 1, 2, 3, 5}
 	floatDomain = []float64{-1, 0, 0.5, 1, 2.5, 3}
-	numDomain   = []string{"-1", "0", "1", "2", "2.5", "3", "5", "0.5", "-0.5", "1e1"}
+	numDomain   = []string{"-1", "0", "1", "2", "2.5", "3", "5", "0.5", "-0.5", "1e1", "9007199254740992", "0.1", "1.5e300"}
 )
 
 // filterNow is the time @now stands for; dateDomain holds instants around
