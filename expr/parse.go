@@ -249,6 +249,9 @@ func (p *parser) str(quote byte) {
 				break
 			}
 			switch s[i] {
+			case 0:
+				p.fail(i, "a string cannot hold a NUL character")
+				return
 			case 'n':
 				b.WriteByte('\n')
 			case 't':

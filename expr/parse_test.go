@@ -217,6 +217,7 @@ func TestParseErrors(t *testing.T) {
 		{"Overflow", `a = 1e999`, 5, `"1e999" is not a number`},
 		{"LoneMinus", `a = -`, 5, "unexpected character '-'"},
 		{"NULInString", "a = \"x\x00y\"", 7, "a string cannot hold a NUL character"},
+		{"EscapedNUL", "a = \"x\\\x00\"", 8, "a string cannot hold a NUL character"},
 		{"NULOutsideString", "a = 1\x00", 6, "unexpected character '\\x00'"},
 		{"InvalidUTF8", "a = \"x\xffy\"", 7, "not valid UTF-8"},
 		{"InvalidUTF8AfterMultibyte", "é = \xc3", 5, "not valid UTF-8"},

@@ -244,23 +244,23 @@ func (w *filterWorld) describe(id string) string {
 		return id + " (no such post)"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s created=%s %s", id, r.Created.Format(loam.TimeLayout), valuesString(w.posts, r))
+	fmt.Fprintf(&b, "%s created=%s %s", id, r.Created.Format(loam.TimeLayout), valuesString(r))
 	if a, _ := r.Data["author"].(string); a != "" {
-		fmt.Fprintf(&b, "\n      author %s", valuesString(nil, w.byID["users"][a]))
+		fmt.Fprintf(&b, "\n      author %s", valuesString(w.byID["users"][a]))
 	}
 	readers, _ := r.Data["readers"].([]string)
 	for _, id := range readers {
-		fmt.Fprintf(&b, "\n      reader %s", valuesString(nil, w.byID["users"][id]))
+		fmt.Fprintf(&b, "\n      reader %s", valuesString(w.byID["users"][id]))
 	}
 	for _, c := range w.recs["comments"] {
 		if c.Data["post"] == id {
-			fmt.Fprintf(&b, "\n      comment %s", valuesString(nil, c))
+			fmt.Fprintf(&b, "\n      comment %s", valuesString(c))
 		}
 	}
 	return b.String()
 }
 
-func valuesString(_ *loam.Collection, r *loam.Record) string {
+func valuesString(r *loam.Record) string {
 	if r == nil {
 		return "<missing>"
 	}
