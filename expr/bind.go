@@ -102,6 +102,13 @@ func bindCmp(x *Cmp, env *Env) Cond {
 		}
 		r = &Value{V: v}
 	}
+	if lp == nil { // value ~ path: the value is the text that may contain the path's
+		v := normalize(l.(*Value).V)
+		if v == nil {
+			return Const(k.Negative())
+		}
+		l = &Value{V: v}
+	}
 	return &Cmp{Op: op, L: l, R: r, Type: x.Type}
 }
 
@@ -179,10 +186,14 @@ func listLen(v any) int {
 
 // coerce reads v as a value of kind k. Strings are read as numbers, bools
 // and dates where k asks for them, as query parameters are always strings.
+// A string with a NUL character cannot be read: no stored text holds one.
 func coerce(v any, k Kind) (any, bool) {
 	v = normalize(v)
 	if v == nil {
 		return nil, true
+	}
+	if s, ok := v.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		return nil, false
 	}
 	switch k {
 	case KindText, KindRelation:

@@ -82,8 +82,10 @@ type NotCond struct{ X Cond }
 // Const is a condition whose value is known without a record.
 type Const bool
 
-// Cmp is one checked comparison. L is always a *Path when the comparison
-// reads a record; R is a *Path, a *Value or a *Param.
+// Cmp is one checked comparison. L is a *Path when the comparison reads a
+// record, except in "value ~ path" (and !~, ?~, ?!~), where L is the
+// *Value or *Param that may contain R's text; R is a *Path, a *Value or a
+// *Param.
 type Cmp struct {
 	Op   Op
 	L, R Term
@@ -130,7 +132,7 @@ type Path struct {
 	List bool
 	// Integer is set when the last field holds whole numbers.
 	Integer bool
-	// Name is the path as written, for messages.
+	// Name is the path as written, without its modifier, for messages.
 	Name string
 }
 
@@ -144,6 +146,10 @@ type Step struct {
 	Collection string // the collection whose field this step reads
 	Field      string
 	Via        StepVia
+	// Target is the collection the step leads to: the relation's target
+	// (ViaField, ViaList), or Collection itself (ViaBack, ViaBackList); ""
+	// for the last step.
+	Target string
 }
 
 // StepVia tells how a step reaches its records.
@@ -235,11 +241,14 @@ func (c *checker) compare(x *Compare) Cond {
 	if c.err != nil {
 		return nil
 	}
-	// Keep a path on the left, so compilers see "path op value".
+	// Keep a path on the left, so compilers see "path op value", flipping
+	// orderings. ~ cannot flip: "ab" ~ title asks whether "ab" contains
+	// the title, so a value stays on the left of ~ and !~.
 	op := x.Op
 	lp, _ := l.(*Path)
 	rp, rIsPath := r.(*Path)
-	if lp == nil && rIsPath {
+	like := op.Kind == OpLike || op.Kind == OpNLike
+	if lp == nil && rIsPath && !like {
 		l, r, op = r, l, flip(op)
 		lp, rp = rp, nil
 		x = &Compare{Op: op, L: x.R, R: x.L, At: x.At}
@@ -264,6 +273,10 @@ func (c *checker) compare(x *Compare) Cond {
 	}
 	if lp != nil && rp != nil && lp.Multi && rp.Multi && lp.Mod != ModLength && rp.Mod != ModLength {
 		c.fail(x.At, "%s and %s both hold several values: one side must hold one", lp.Name, rp.Name)
+		return nil
+	}
+	if lp == nil && rp != nil && rp.Kind == KindJSON && rp.Mod != ModLength {
+		c.fail(x.At, "%s is a json field: write it on the left of %s", rp.Name, op)
 		return nil
 	}
 	if lp != nil && lp.Kind == KindJSON && lp.Mod != ModLength {
@@ -439,7 +452,7 @@ func (c *checker) term(o Operand) Term {
 		}
 		return &Value{V: nil}
 	case *Ident:
-		return c.path(c.root, false, x.Path, x.Mod, x.At, x.String())
+		return c.path(c.root, false, x.Path, x.Mod, x.At, strings.Join(x.Path, "."))
 	case *Macro:
 		return c.macro(x)
 	}
@@ -483,7 +496,7 @@ func (c *checker) macro(x *Macro) Term {
 			return nil
 		}
 		c.joins++
-		return c.path(x.Path[1], true, x.Path[2:], x.Mod, x.At, x.String())
+		return c.path(x.Path[1], true, x.Path[2:], x.Mod, x.At, "@"+strings.Join(x.Path, "."))
 	case "random":
 		c.fail(x.At, "@random only sorts; it cannot be compared")
 		return nil
@@ -522,7 +535,7 @@ func (c *checker) path(root string, any bool, names []string, mod Modifier, at i
 					via = ViaBackList
 				}
 				c.joins++
-				p.Steps = append(p.Steps, Step{Collection: coll, Field: field, Via: via})
+				p.Steps = append(p.Steps, Step{Collection: coll, Field: field, Via: via, Target: coll})
 				p.Multi = true
 				cur = coll
 				if last {
@@ -564,7 +577,7 @@ func (c *checker) path(root string, any bool, names []string, mod Modifier, at i
 			p.Multi = true
 		}
 		c.joins++
-		p.Steps = append(p.Steps, Step{Collection: cur, Field: name, Via: via})
+		p.Steps = append(p.Steps, Step{Collection: cur, Field: name, Via: via, Target: f.Target})
 		cur = f.Target
 	}
 	if c.joins > MaxJoins {

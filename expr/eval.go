@@ -208,8 +208,8 @@ func lastRecords(p *Path, rec Record, data Data) []Record {
 		cur = data.All(p.Root)
 	}
 	last := len(p.Steps) - 1
-	for i, st := range p.Steps[:last] {
-		target := p.Steps[i+1].Collection
+	for _, st := range p.Steps[:last] {
+		target := st.Target
 		var next []Record
 		for _, r := range cur {
 			switch st.Via {

@@ -37,8 +37,12 @@ func errAt(src string, pos int, format string, args ...any) *Error {
 // treat "no filter" before they get here.
 func Parse(src string) (Expr, error) {
 	if len(src) > MaxLength {
-		return nil, &Error{Pos: MaxLength, Col: utf8.RuneCountInString(src[:MaxLength]) + 1,
-			Msg: fmt.Sprintf("the expression is longer than %d bytes", MaxLength)}
+		// Point at the first character that does not fit whole.
+		pos := MaxLength
+		for pos > 0 && !utf8.RuneStart(src[pos]) {
+			pos--
+		}
+		return nil, errAt(src, pos, "the expression is longer than %d bytes", MaxLength)
 	}
 	if !utf8.ValidString(src) {
 		i := 0
@@ -223,13 +227,18 @@ func (p *parser) next() {
 }
 
 // str reads a quoted string. Backslash escapes the quote, the backslash,
-// and \n, \t, \r; any other escaped character stands for itself.
+// and \n, \t, \r; any other escaped character stands for itself. A NUL
+// character is refused: no text Loam stores can hold one (and PostgreSQL
+// refuses it as a parameter).
 func (p *parser) str(quote byte) {
 	s, start := p.src, p.pos
 	var b strings.Builder
 	for i := start + 1; i < len(s); i++ {
 		c := s[i]
 		switch c {
+		case 0:
+			p.fail(i, "a string cannot hold a NUL character")
+			return
 		case quote:
 			p.pos = i + 1
 			p.tok = token{kind: tString, pos: start, text: b.String()}
@@ -240,6 +249,9 @@ func (p *parser) str(quote byte) {
 				break
 			}
 			switch s[i] {
+			case 0:
+				p.fail(i, "a string cannot hold a NUL character")
+				return
 			case 'n':
 				b.WriteByte('\n')
 			case 't':
@@ -310,8 +322,11 @@ func (p *parser) and(depth int) Expr {
 	return x
 }
 
+// unary reads a comparison, or a negation or parenthesis nested depth
+// levels deep; the negation or parenthesis that would nest deeper than
+// MaxDepth is the error.
 func (p *parser) unary(depth int) Expr {
-	if depth >= MaxDepth {
+	if (p.tok.kind == tNot || p.tok.kind == tLParen) && depth >= MaxDepth {
 		p.fail(p.tok.pos, "the expression nests deeper than %d levels", MaxDepth)
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -375,5 +376,38 @@ func TestSchemaChanged(t *testing.T) {
 	mustExec(t, db, insert, 1.5)
 	if n := count(t, db, `SELECT count(*) FROM t WHERE x = $1`, 1.5); n != 1 {
 		t.Errorf("%d rows, want 1", n)
+	}
+}
+
+// Sessions run without JIT compilation unless the URL asks for it: it
+// cost filter queries up to hundreds of milliseconds (see OpenDB).
+func TestJITIsOffUnlessAsked(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	show := func(db *postgres.DB) string {
+		t.Helper()
+		rows, err := db.Query(t.Context(), `SHOW jit`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var v string
+		if !rows.Next() {
+			t.Fatalf("SHOW jit: no row (%v)", rows.Err())
+		}
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := show(openDB(t, url, 1)); got != "off" {
+		t.Errorf("SHOW jit = %q, want off", got)
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	if got := show(openDB(t, url+sep+"jit=on", 1)); got != "on" {
+		t.Errorf("with jit=on in the URL: SHOW jit = %q, want on", got)
 	}
 }

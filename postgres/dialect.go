@@ -243,3 +243,21 @@ func (Dialect) DateBucket(x, bucket string) string {
 
 // Float casts to double precision.
 func (Dialect) Float(x string) string { return "(" + x + ")::float8" }
+
+var _ sqlstore.Explainer = Dialect{}
+
+// Explain runs EXPLAIN (FORMAT JSON) and returns the JSON plan.
+func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, args []any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN (FORMAT JSON) "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		if err := rows.Scan(&plan); err != nil {
+			return "", err
+		}
+	}
+	return plan, rows.Err()
+}

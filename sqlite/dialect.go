@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"loam"
@@ -119,11 +120,13 @@ func (Dialect) JSONElements(doc, alias string) string {
 	return "json_each(CASE WHEN json_type(" + doc + ") = 'array' THEN " + doc + " END) AS " + alias
 }
 
-// JSONElement reads json_each's type and value columns.
+// JSONElement reads json_each's type and value columns. Numbers compare
+// as floats, as on PostgreSQL and in Go: json_each reads 9007199254740993
+// as that integer, which no float parameter equals.
 func (Dialect) JSONElement(alias string, kind expr.Kind) (is, value string) {
 	switch kind {
 	case expr.KindNumber:
-		return alias + ".type IN ('integer', 'real')", alias + ".value"
+		return alias + ".type IN ('integer', 'real')", "CAST(" + alias + ".value AS REAL)"
 	case expr.KindBool:
 		return alias + ".type IN ('true', 'false')", alias + ".value"
 	}
@@ -147,3 +150,27 @@ func (Dialect) DateBucket(x, bucket string) string {
 
 // Float casts to REAL.
 func (Dialect) Float(x string) string { return "CAST(" + x + " AS REAL)" }
+
+var _ sqlstore.Explainer = Dialect{}
+
+// Explain runs EXPLAIN QUERY PLAN and returns its steps, one a line,
+// indented under their parents.
+func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, args []any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	depth := map[int64]int{}
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int64
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		depth[id] = depth[parent] + 1
+		b.WriteString(strings.Repeat("  ", depth[id]-1) + detail + "\n")
+	}
+	return b.String(), rows.Err()
+}

@@ -33,6 +33,16 @@ type filterCompiler struct {
 	aliases int
 }
 
+// CompileFilter returns the SQL condition of a bound condition over the
+// table aliased "t", with its parameters, as ListRecords writes it; for
+// tests and tools that show or check the SQL of a filter. The condition
+// must come from expr.Bind (a Param left in it is not compiled).
+func CompileFilter(d Dialect, c expr.Cond) (sql string, args []any) {
+	b := &builder{d: d}
+	compileFilter(d, b, c)
+	return b.String(), b.args
+}
+
 // compileFilter appends the SQL of c to b; "t" is the alias of the table.
 func compileFilter(d Dialect, b *builder, c expr.Cond) {
 	fc := &filterCompiler{d: d, b: b}
@@ -207,20 +217,16 @@ func (fc *filterCompiler) cmp(c *expr.Cmp, neg bool) {
 		fc.nullList(p, c.Op.Kind == expr.OpNeq != neg)
 		return
 	}
-	if !c.Op.Any {
-		fc.scalarCmp(c.Op.Kind, neg, c.Type, fc.operand(c.L), c.R, c.L)
-		return
-	}
-	// Any of: EXISTS over the elements of the multi-valued side, comparing
-	// each with the other side; negated, NOT EXISTS.
 	m, other, flipped := multi(c.L), c.R, false
 	if m == nil {
 		m, other, flipped = multi(c.R), c.L, true
 	}
-	if m == nil { // Bind clears Any on single values; be safe all the same
-		fc.scalarCmp(c.Op.Kind, neg, c.Type, fc.operand(c.L), c.R, c.L)
+	if !c.Op.Any || m == nil { // Bind clears Any on single values; be safe all the same
+		fc.scalarCmp(c.Op.Kind, neg, fc.side(c.L), fc.side(c.R), pathOf(c.L, c.R))
 		return
 	}
+	// Any of: EXISTS over the elements of the multi-valued side, comparing
+	// each with the other side; negated, NOT EXISTS.
 	if neg {
 		fc.b.sql("NOT ")
 	}
@@ -243,16 +249,39 @@ func (fc *filterCompiler) cmp(c *expr.Cmp, neg bool) {
 	if m.Mod == expr.ModLower {
 		elem = fc.d.Fold(elem)
 	}
-	if flipped { // value op element
-		fc.scalarCmp(c.Op.Kind, false, c.Type, fc.operand(other), &exprSQL{elem}, other)
+	if flipped { // other op element
+		fc.scalarCmp(c.Op.Kind, false, fc.side(other), side{sql: elem}, pathOf(other, m))
 	} else {
-		fc.scalarCmp(c.Op.Kind, false, c.Type, elem, other, m)
+		fc.scalarCmp(c.Op.Kind, false, side{sql: elem}, fc.side(other), m)
 	}
 	fc.close(closers)
 }
 
-// exprSQL is a term already written as SQL (an element of a list).
-type exprSQL struct{ sql string }
+// side is one side of a scalar comparison: SQL that reads a value (which
+// may be NULL), or a value to send as a parameter (nil for null).
+type side struct {
+	sql string
+	val any
+}
+
+// side returns the side a single-valued term is.
+func (fc *filterCompiler) side(t expr.Term) side {
+	if v, ok := t.(*expr.Value); ok {
+		return side{val: v.V}
+	}
+	return side{sql: fc.operand(t)}
+}
+
+// pathOf returns the first of terms that is a path: the one whose type a
+// parameter compared with it takes (see param).
+func pathOf(terms ...expr.Term) expr.Term {
+	for _, t := range terms {
+		if _, ok := t.(*expr.Path); ok {
+			return t
+		}
+	}
+	return nil
+}
 
 // nullList tests whether a list or json field holds nothing.
 func (fc *filterCompiler) nullList(p *expr.Path, notEmpty bool) {
@@ -272,86 +301,104 @@ func (fc *filterCompiler) nullList(p *expr.Path, notEmpty bool) {
 var sqlOp = [...]string{expr.OpEq: "=", expr.OpGt: ">", expr.OpGte: ">=", expr.OpLt: "<", expr.OpLte: "<="}
 var sqlNegOp = [...]string{expr.OpEq: "<>", expr.OpGt: "<=", expr.OpGte: "<", expr.OpLt: ">=", expr.OpLte: ">"}
 
-// scalarCmp writes "l op r" for one value on each side. l is SQL; r is a
-// *expr.Value (sent as a parameter), an *exprSQL, or a single-valued path.
-// src is the left term, to know its type (integer columns).
-func (fc *filterCompiler) scalarCmp(k expr.OpKind, neg bool, t expr.Kind, l string, r any, src expr.Term) {
+// scalarCmp writes "l op r" for one value on each side, negated when neg,
+// so that a NULL reads as the language says (see the top of this file).
+// A value is on the right, except the text that holds a pattern in
+// "value ~ path"; src is the path a numeric parameter is typed by.
+func (fc *filterCompiler) scalarCmp(k expr.OpKind, neg bool, l, r side, src expr.Term) {
 	if k.Negative() {
 		k, neg = k.Positive(), !neg
 	}
-	var rsql string
-	var val *expr.Value
-	switch x := r.(type) {
-	case *expr.Value:
-		val = x
-	case *exprSQL:
-		rsql = x.sql
-	case expr.Term:
-		rsql = fc.operand(x)
-	}
 	b := fc.b
-	if val != nil && val.V == nil { // = null, != null (others were folded by Bind)
+	if r.sql == "" && r.val == nil { // = null, != null (others were folded by Bind)
 		if neg {
-			b.sql(l, " IS NOT NULL")
+			b.sql(l.sql, " IS NOT NULL")
 		} else {
-			b.sql(l, " IS NULL")
+			b.sql(l.sql, " IS NULL")
 		}
 		return
 	}
-	param := func() {
-		if rsql != "" {
-			b.sql(rsql)
+	if k == expr.OpLike {
+		fc.like(neg, l, r)
+		return
+	}
+	if r.sql == "" { // path op value
+		if !neg {
+			b.sql(l.sql, " ", sqlOp[k], " ")
+			fc.param(r.val, src)
 			return
 		}
-		fc.param(val.V, src)
-	}
-	if k == expr.OpLike {
-		if neg {
-			b.sql("(", l, " IS NULL OR ")
-			if rsql != "" {
-				b.sql(rsql, " IS NULL OR ")
-			}
-			b.sql("NOT ")
-		}
-		b.sql("(", fc.d.Fold(l), " LIKE ")
-		if rsql != "" {
-			b.sql("'%' || ", likeEscape(fc.d.Fold(rsql)), " || '%'")
-		} else {
-			b.arg("%" + escapeLike(expr.Fold(val.V.(string))) + "%")
-		}
-		b.sql(` ESCAPE '\')`)
-		if neg {
-			b.sql(")")
-		}
+		b.sql("(", l.sql, " IS NULL OR ", l.sql, " ", sqlNegOp[k], " ")
+		fc.param(r.val, src)
+		b.sql(")")
 		return
 	}
 	switch {
-	case !neg && rsql != "" && k == expr.OpEq:
-		b.sql("(", l, " = ", rsql, " OR (", l, " IS NULL AND ", rsql, " IS NULL))")
-	case neg && rsql != "" && k == expr.OpEq:
-		b.sql("(", l, " <> ", rsql, " OR (", l, " IS NULL) <> (", rsql, " IS NULL))")
+	case !neg && k == expr.OpEq: // two missing values are equal
+		b.sql("(", l.sql, " = ", r.sql, " OR (", l.sql, " IS NULL AND ", r.sql, " IS NULL))")
+	case neg && k == expr.OpEq:
+		b.sql("(", l.sql, " <> ", r.sql, " OR (", l.sql, " IS NULL) <> (", r.sql, " IS NULL))")
 	case !neg:
-		b.sql(l, " ", sqlOp[k], " ")
-		param()
-	case rsql != "":
-		b.sql("(", l, " IS NULL OR ", rsql, " IS NULL OR ", l, " ", sqlNegOp[k], " ", rsql, ")")
+		b.sql(l.sql, " ", sqlOp[k], " ", r.sql)
 	default:
-		b.sql("(", l, " IS NULL OR ", l, " ", sqlNegOp[k], " ")
-		param()
+		b.sql("(", l.sql, " IS NULL OR ", r.sql, " IS NULL OR ", l.sql, " ", sqlNegOp[k], " ", r.sql, ")")
+	}
+}
+
+// like writes "l contains r" with both folded, negated when neg. Either
+// side may be a value (a string, never both); r's LIKE wildcards are
+// escaped so that it matches as itself.
+func (fc *filterCompiler) like(neg bool, l, r side) {
+	b := fc.b
+	if neg {
+		b.sql("(")
+		for _, s := range []side{l, r} {
+			if s.sql != "" {
+				b.sql(s.sql, " IS NULL OR ")
+			}
+		}
+		b.sql("NOT ")
+	}
+	b.sql("(")
+	if l.sql != "" {
+		b.sql(fc.d.Fold(l.sql))
+	} else {
+		b.arg(expr.Fold(l.val.(string)))
+	}
+	b.sql(" LIKE ")
+	if r.sql != "" {
+		b.sql("'%' || ", likeEscape(fc.d.Fold(r.sql)), " || '%'")
+	} else {
+		b.arg("%" + escapeLike(expr.Fold(r.val.(string))) + "%")
+	}
+	b.sql(` ESCAPE '\')`)
+	if neg {
 		b.sql(")")
 	}
 }
 
 // param sends a value as a parameter. Numbers compared with an integer
-// column go as integers when whole, so an index on the column serves them.
+// (an integer column, so an index on it serves them, or a :length count)
+// go as integers when whole and within the integer's range, and as floats
+// read as floats otherwise: a database that types the parameter as an
+// integer from the other side (PostgreSQL) must not round 2.5 to 2, nor
+// refuse 2^53 for a 32-bit count.
 func (fc *filterCompiler) param(v any, src expr.Term) {
 	switch x := v.(type) {
 	case time.Time:
 		fc.b.arg(fc.d.EncodeTime(x))
 		return
 	case float64:
-		if p, ok := src.(*expr.Path); ok && p.Integer && p.Mod == expr.ModNone {
-			if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+		p, ok := src.(*expr.Path)
+		limit := 0.0
+		switch {
+		case ok && p.Mod == expr.ModLength:
+			limit = math.MaxInt32 // a list's length is a 32-bit integer on PostgreSQL
+		case ok && p.Integer && p.Mod == expr.ModNone:
+			limit = 1 << 62
+		}
+		if limit > 0 {
+			if x == math.Trunc(x) && math.Abs(x) < limit {
 				fc.b.arg(int64(x))
 				return
 			}

@@ -116,18 +116,62 @@ func (s *Store) RecordsWhereIn(ctx context.Context, c *loam.Collection, field st
 // ListRecords returns a page of records that meet q.Where, in the requested
 // order (id breaks ties).
 func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.RecordQuery) (*loam.RecordList, error) {
+	q = pageDefaults(q)
+	b, keys, random, err := s.listSQL(c, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	items, err := scanRecords(c, rows)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	list := &loam.RecordList{Items: items, Page: q.Page, PerPage: q.PerPage, TotalItems: -1}
+	if q.After != nil {
+		list.Page = -1 // a cursor's page has no number
+	}
+	if len(items) == q.PerPage && !random {
+		if list.Next, err = s.position(ctx, c, keys, items[len(items)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if !q.SkipTotal {
+		b := &builder{d: s.d}
+		b.sql("SELECT count(*) FROM ", quote(c.Name), " AS t")
+		if q.Where != nil {
+			b.sql(" WHERE ")
+			compileFilter(s.d, b, q.Where)
+		}
+		if err := queryRow(ctx, s.db, []any{&list.TotalItems}, b.String(), b.args...); err != nil {
+			return nil, fmt.Errorf("count records: %w", err)
+		}
+	}
+	return list, nil
+}
+
+// pageDefaults fills in the page and page size a query leaves out.
+func pageDefaults(q loam.RecordQuery) loam.RecordQuery {
 	if q.PerPage <= 0 {
 		q.PerPage = 30
 	}
 	if q.Page <= 0 {
 		q.Page = 1
 	}
-	keys, err := s.sortKeys(c, q.Sort)
+	return q
+}
+
+// listSQL builds the statement that reads a page of ListRecords, and
+// returns the sort keys it orders by and whether one is random.
+func (s *Store) listSQL(c *loam.Collection, q loam.RecordQuery) (b *builder, keys []sortKey, random bool, err error) {
+	keys, err = s.sortKeys(c, q.Sort)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	var order []string
-	idSorted, random := false, false
+	idSorted := false
 	for _, k := range keys {
 		idSorted = idSorted || k.sql == "t.id"
 		random = random || k.random
@@ -157,7 +201,7 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.Reco
 			s.after(b, keys, q.After)
 		}
 	}
-	b := &builder{d: s.d}
+	b = &builder{d: s.d}
 	sql := s.sqlFor(c)
 	if dj := s.d.DeferredJoinOffset(); dj == 0 || offset < dj {
 		b.sql(sql.selectFrom, " AS t")
@@ -173,35 +217,7 @@ func (s *Store) ListRecords(ctx context.Context, c *loam.Collection, q loam.Reco
 		where(b)
 		b.sql(orderBy, " LIMIT ").arg(q.PerPage).sql(" OFFSET ").arg(offset).sql(")", orderBy)
 	}
-	rows, err := s.db.Query(ctx, b.String(), b.args...)
-	if err != nil {
-		return nil, fmt.Errorf("list records: %w", err)
-	}
-	items, err := scanRecords(c, rows)
-	if err != nil {
-		return nil, fmt.Errorf("list records: %w", err)
-	}
-	list := &loam.RecordList{Items: items, Page: q.Page, PerPage: q.PerPage, TotalItems: -1}
-	if q.After != nil {
-		list.Page = -1 // a cursor's page has no number
-	}
-	if len(items) == q.PerPage && !random {
-		if list.Next, err = s.position(ctx, c, keys, items[len(items)-1]); err != nil {
-			return nil, err
-		}
-	}
-	if !q.SkipTotal {
-		b := &builder{d: s.d}
-		b.sql("SELECT count(*)", from)
-		if q.Where != nil {
-			b.sql(" WHERE ")
-			compileFilter(s.d, b, q.Where)
-		}
-		if err := queryRow(ctx, s.db, []any{&list.TotalItems}, b.String(), b.args...); err != nil {
-			return nil, fmt.Errorf("count records: %w", err)
-		}
-	}
-	return list, nil
+	return b, keys, random, nil
 }
 
 // sortKey is one ORDER BY key as SQL.
