@@ -79,6 +79,7 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 		default:
 			return nil, Errorf(CodeInvalidQuery, "groupBy: %s: expected :day, :week, :month or :year", name)
 		}
+		a.guard(who).path(p)
 		q.Groups = append(q.Groups, GroupKey{Name: name, Path: p, Bucket: bucket})
 	}
 	for _, m := range []struct {
@@ -93,6 +94,7 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 			if p.Multi || p.Kind != expr.KindNumber {
 				return nil, Errorf(CodeInvalidQuery, "%s: %s is not a number field", m.fn, f)
 			}
+			a.guard(who).path(p)
 			q.Metrics = append(q.Metrics, Metric{Fn: m.fn, Field: f, Path: p})
 		}
 	}

@@ -71,7 +71,77 @@ func (a *App) Condition(who *Principal, s *Schema, collection, filter string, en
 	if env == nil {
 		env = who.env(Now())
 	}
-	return expr.Bind(cond, env), nil
+	bound := expr.Bind(cond, env)
+	a.guard(who).cond(bound)
+	return bound, nil
+}
+
+// pathGuard sets, on the relation steps of paths a caller wrote (filters,
+// sort keys, groupBy keys), the view rule of the records each step reaches,
+// so that nothing is read through a relation that the caller may not view:
+// a related record the rule hides reads as missing. Superusers need none.
+type pathGuard struct {
+	a     *App
+	who   *Principal
+	rules map[string]expr.Cond
+}
+
+func (a *App) guard(who *Principal) *pathGuard {
+	return &pathGuard{a: a, who: who, rules: map[string]expr.Cond{}}
+}
+
+// rule returns the view condition of the records of collection for the
+// caller: nil when every record may be seen, false when none may.
+func (g *pathGuard) rule(collection string) expr.Cond {
+	if cond, ok := g.rules[collection]; ok {
+		return cond
+	}
+	var cond expr.Cond
+	if c := g.a.Schema().Collection(collection); c == nil {
+		cond = expr.Const(false)
+	} else if rc, err := g.a.ruleCond(g.who, c, c.Rules.View, "", envOf(g.who, "GET", nil)); err != nil {
+		cond = expr.Const(false)
+	} else if rc != nil {
+		cond = rc
+	}
+	g.rules[collection] = cond
+	return cond
+}
+
+func (g *pathGuard) cond(c expr.Cond) {
+	if g.who.IsSuperuser() {
+		return
+	}
+	switch x := c.(type) {
+	case expr.And:
+		for _, y := range x {
+			g.cond(y)
+		}
+	case expr.Or:
+		for _, y := range x {
+			g.cond(y)
+		}
+	case *expr.NotCond:
+		g.cond(x.X)
+	case *expr.Cmp:
+		for _, t := range []expr.Term{x.L, x.R} {
+			if p, ok := t.(*expr.Path); ok {
+				g.path(p)
+			}
+		}
+	}
+}
+
+func (g *pathGuard) path(p *expr.Path) {
+	if g.who.IsSuperuser() {
+		return
+	}
+	if p.Any {
+		p.RootWhere = g.rule(p.Root)
+	}
+	for i := range p.Steps[:len(p.Steps)-1] {
+		p.Steps[i].Where = g.rule(p.Steps[i].Target)
+	}
 }
 
 // env returns the values @request.auth.* and @now stand for.
@@ -110,6 +180,7 @@ func (a *App) recordQuery(who *Principal, c *Collection, q ListQuery) (RecordQue
 		if p.Multi || p.Kind == expr.KindJSON {
 			return rq, Errorf(CodeInvalidSort, "cannot sort by %s: it may hold several values", k.Field)
 		}
+		a.guard(who).path(p)
 		k.Path = p
 		rq.Sort = append(rq.Sort, k)
 	}

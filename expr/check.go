@@ -119,9 +119,12 @@ type Path struct {
 	// @collection.<name>, that collection (with Any set).
 	Root string
 	// Any marks a path whose root is every record of Root (@collection).
-	Any   bool
-	Steps []Step
-	Mod   Modifier
+	Any bool
+	// RootWhere, for an Any path, is the condition its records must meet
+	// (as Step.Where).
+	RootWhere Cond
+	Steps     []Step
+	Mod       Modifier
 	// Kind is the kind of value the last step yields, before the modifier.
 	Kind Kind
 	// Multi is set when the path yields several values: it goes through a
@@ -150,6 +153,11 @@ type Step struct {
 	// (ViaField, ViaList), or Collection itself (ViaBack, ViaBackList); ""
 	// for the last step.
 	Target string
+	// Where, when set, is a condition the records this step reaches must
+	// meet to be reached at all (the caller's view rule on them): the
+	// target of a relation, or the records of a back-relation. It is
+	// bound, and about those records. The services set it; Check does not.
+	Where Cond
 }
 
 // StepVia tells how a step reaches its records.

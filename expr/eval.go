@@ -205,7 +205,7 @@ func termValues(t Term, rec Record, data Data) ([]any, bool) {
 func lastRecords(p *Path, rec Record, data Data) []Record {
 	cur := []Record{rec}
 	if p.Any {
-		cur = data.All(p.Root)
+		cur = meeting(data.All(p.Root), p.RootWhere, data)
 	}
 	last := len(p.Steps) - 1
 	for _, st := range p.Steps[:last] {
@@ -231,9 +231,23 @@ func lastRecords(p *Path, rec Record, data Data) []Record {
 				next = append(next, data.Referencing(st.Collection, st.Field, id, st.Via == ViaBackList)...)
 			}
 		}
-		cur = next
+		cur = meeting(next, st.Where, data)
 	}
 	return cur
+}
+
+// meeting keeps the records that meet where (all of them when it is nil).
+func meeting(recs []Record, where Cond, data Data) []Record {
+	if where == nil {
+		return recs
+	}
+	kept := recs[:0:0]
+	for _, r := range recs {
+		if Eval(where, r, data) {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // lastValues returns the values of the path's last field, as stored.

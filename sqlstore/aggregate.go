@@ -14,8 +14,8 @@ import (
 //	SELECT <keys>, count(*), <metrics> FROM <table> AS t WHERE <filter>
 //	GROUP BY 1, 2 ORDER BY 1, 2 LIMIT <limit>
 func (s *Store) Aggregate(ctx context.Context, c *loam.Collection, q loam.AggregateQuery) ([]loam.AggregateRow, error) {
-	fc := &filterCompiler{d: s.d, aliases: 100}
 	b := &builder{d: s.d}
+	fc := &filterCompiler{d: s.d, b: b, aliases: 100}
 	b.sql("SELECT ")
 	var positions []string
 	for i, g := range q.Groups {

@@ -31,6 +31,7 @@ type filterCompiler struct {
 	d       Dialect
 	b       *builder
 	aliases int
+	root    string // alias of the row the condition is about; "" is "t"
 }
 
 // CompileFilter returns the SQL condition of a bound condition over the
@@ -88,61 +89,103 @@ func (fc *filterCompiler) join(cs []expr.Cond, neg bool, sep, negSep string) {
 }
 
 // pos is where a path's walk stands: on a row (alias set) or on the id of
-// a record of a collection, given as an SQL expression.
+// a record of a collection, given as an SQL expression, which the record
+// must also meet where (the caller's view rule on it) to be reached.
 type pos struct {
-	row string // alias of a row of the step's collection
-	id  string // or an expression holding the id of such a record
+	row   string // alias of a row of the step's collection
+	id    string // or an expression holding the id of such a record
+	coll  string // the collection of that record, when id is set
+	where expr.Cond
+}
+
+// start is the position of the row the condition is about.
+func (fc *filterCompiler) start() pos {
+	if fc.root == "" {
+		return pos{row: "t"}
+	}
+	return pos{row: fc.root}
 }
 
 // column returns the expression that reads field of the record at p, which
-// belongs to collection.
-func (p pos) column(collection, field, alias string) string {
+// belongs to collection: NULL when p's record is missing or does not meet
+// p.where.
+func (fc *filterCompiler) column(p pos, collection, field string) string {
 	if p.row != "" {
 		return p.row + "." + quote(field)
 	}
-	return "(SELECT " + alias + "." + quote(field) + " FROM " + quote(collection) + " AS " + alias +
-		" WHERE " + alias + ".id = " + p.id + ")"
+	alias := fc.alias()
+	sql := "(SELECT " + alias + "." + quote(field) + " FROM " + quote(collection) + " AS " + alias +
+		" WHERE " + alias + ".id = " + p.id
+	if p.where != nil {
+		sql += " AND " + fc.condSQL(p.where, alias)
+	}
+	return sql + ")"
 }
 
-func (p pos) idExpr() string {
-	if p.row != "" {
-		return p.row + ".id"
+// condSQL compiles c about the row aliased root into a string. Its
+// parameters join the builder's: placeholders are numbered, so the text may
+// land anywhere in the statement.
+func (fc *filterCompiler) condSQL(c expr.Cond, root string) string {
+	sub := &filterCompiler{d: fc.d, b: &builder{d: fc.d, args: fc.b.args}, aliases: fc.aliases, root: root}
+	sub.cond(c, false)
+	fc.b.args, fc.aliases = sub.b.args, sub.aliases
+	return "(" + sub.b.String() + ")"
+}
+
+// guard writes " AND <where on alias>" when there is a where.
+func (fc *filterCompiler) guard(where expr.Cond, alias string) {
+	if where != nil {
+		fc.b.sql(fc.condSQL(where, alias), " AND ")
 	}
-	return p.id
+}
+
+// idExpr is the id of the record at p: NULL when it does not meet p.where.
+func (fc *filterCompiler) idExpr(p pos) string {
+	switch {
+	case p.row != "":
+		return p.row + ".id"
+	case p.where == nil:
+		return p.id
+	}
+	return fc.column(p, p.coll, "id")
 }
 
 // walk follows the path's relations from the table's row. For every step
 // that may reach several records it opens an EXISTS subquery, which the
 // caller closes with closers. It returns the position of the last step.
 func (fc *filterCompiler) walk(p *expr.Path) (at pos, closers int) {
-	at = pos{row: "t"}
+	at = fc.start()
 	if p.Any {
 		a := fc.alias()
 		fc.b.sql("EXISTS (SELECT 1 FROM ", quote(p.Root), " AS ", a, " WHERE ")
+		fc.guard(p.RootWhere, a)
 		at, closers = pos{row: a}, 1
 	}
-	for _, st := range p.Steps[:len(p.Steps)-1] {
+	for i, st := range p.Steps[:len(p.Steps)-1] {
+		next := p.Steps[i+1].Collection
 		switch st.Via {
 		case expr.ViaField:
-			at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+			at = pos{id: fc.column(at, st.Collection, st.Field), coll: next, where: st.Where}
 		case expr.ViaList:
-			list := at.column(st.Collection, st.Field, fc.alias())
+			list := fc.column(at, st.Collection, st.Field)
 			from, value := fc.d.ListElements(list, fc.alias())
 			fc.b.sql("EXISTS (SELECT 1 FROM ", from, " WHERE ")
-			at = pos{id: value}
+			at = pos{id: value, coll: next, where: st.Where}
 			closers++
 		case expr.ViaBack:
-			id := at.idExpr()
+			id := fc.idExpr(at)
 			a := fc.alias()
 			fc.b.sql("EXISTS (SELECT 1 FROM ", quote(st.Collection), " AS ", a, " WHERE ",
 				a, ".", quote(st.Field), " = ", id, " AND ")
+			fc.guard(st.Where, a)
 			at = pos{row: a}
 			closers++
 		case expr.ViaBackList:
-			id := at.idExpr()
+			id := fc.idExpr(at)
 			a := fc.alias()
 			fc.b.sql("EXISTS (SELECT 1 FROM ", quote(st.Collection), " AS ", a, " WHERE ",
 				fc.d.ListContains(a+"."+quote(st.Field), id), " AND ")
+			fc.guard(st.Where, a)
 			at = pos{row: a}
 			closers++
 		}
@@ -159,12 +202,12 @@ func (fc *filterCompiler) close(n int) {
 // scalar returns the SQL of a single-valued path (no multi steps), with its
 // modifier applied.
 func (fc *filterCompiler) scalar(p *expr.Path) string {
-	at := pos{row: "t"}
+	at := fc.start()
 	last := p.Steps[len(p.Steps)-1]
-	for _, st := range p.Steps[:len(p.Steps)-1] {
-		at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+	for i, st := range p.Steps[:len(p.Steps)-1] {
+		at = pos{id: fc.column(at, st.Collection, st.Field), coll: p.Steps[i+1].Collection, where: st.Where}
 	}
-	col := at.column(last.Collection, last.Field, fc.alias())
+	col := fc.column(at, last.Collection, last.Field)
 	switch p.Mod {
 	case expr.ModLower:
 		return fc.d.Fold(col)
@@ -179,15 +222,19 @@ func (fc *filterCompiler) scalar(p *expr.Path) string {
 
 // lengthOfBack counts the records a path ending in a back-relation reaches.
 func (fc *filterCompiler) lengthOfBack(p *expr.Path) string {
-	at := pos{row: "t"}
+	at := fc.start()
 	n := len(p.Steps)
-	for _, st := range p.Steps[:n-2] {
-		at = pos{id: at.column(st.Collection, st.Field, fc.alias())}
+	for i, st := range p.Steps[:n-2] {
+		at = pos{id: fc.column(at, st.Collection, st.Field), coll: p.Steps[i+1].Collection, where: st.Where}
 	}
-	back, a := p.Steps[n-2], fc.alias()
-	where := a + "." + quote(back.Field) + " = " + at.idExpr()
+	back, id := p.Steps[n-2], fc.idExpr(at)
+	a := fc.alias()
+	where := a + "." + quote(back.Field) + " = " + id
 	if back.Via == expr.ViaBackList {
-		where = fc.d.ListContains(a+"."+quote(back.Field), at.idExpr())
+		where = fc.d.ListContains(a+"."+quote(back.Field), id)
+	}
+	if back.Where != nil {
+		where += " AND " + fc.condSQL(back.Where, a)
 	}
 	return "(SELECT count(*) FROM " + quote(back.Collection) + " AS " + a + " WHERE " + where + ")"
 }
@@ -232,7 +279,7 @@ func (fc *filterCompiler) cmp(c *expr.Cmp, neg bool) {
 	}
 	at, closers := fc.walk(m)
 	last := m.Steps[len(m.Steps)-1]
-	elem := at.column(last.Collection, last.Field, fc.alias())
+	elem := fc.column(at, last.Collection, last.Field)
 	if m.List && last.Field != "id" { // the elements of a list or json field
 		a := fc.alias()
 		if m.Kind == expr.KindJSON {

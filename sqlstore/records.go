@@ -166,7 +166,10 @@ func pageDefaults(q loam.RecordQuery) loam.RecordQuery {
 // listSQL builds the statement that reads a page of ListRecords, and
 // returns the sort keys it orders by and whether one is random.
 func (s *Store) listSQL(c *loam.Collection, q loam.RecordQuery) (b *builder, keys []sortKey, random bool, err error) {
-	keys, err = s.sortKeys(c, q.Sort)
+	// The sort keys come first: a key through relations may carry the
+	// caller's view rule, whose parameters join the statement's.
+	b = &builder{d: s.d}
+	keys, err = s.sortKeys(c, q.Sort, b)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -201,7 +204,6 @@ func (s *Store) listSQL(c *loam.Collection, q loam.RecordQuery) (b *builder, key
 			s.after(b, keys, q.After)
 		}
 	}
-	b = &builder{d: s.d}
 	sql := s.sqlFor(c)
 	if dj := s.d.DeferredJoinOffset(); dj == 0 || offset < dj {
 		b.sql(sql.selectFrom, " AS t")
@@ -230,9 +232,9 @@ type sortKey struct {
 	path    *expr.Path // a path through relations: read with a query
 }
 
-func (s *Store) sortKeys(c *loam.Collection, keys []loam.SortKey) ([]sortKey, error) {
+func (s *Store) sortKeys(c *loam.Collection, keys []loam.SortKey, b *builder) ([]sortKey, error) {
 	out := make([]sortKey, 0, len(keys))
-	fc := &filterCompiler{d: s.d, aliases: 100}
+	fc := &filterCompiler{d: s.d, b: b, aliases: 100}
 	for _, k := range keys {
 		if k.Random {
 			out = append(out, sortKey{sql: "random()", random: true})
@@ -346,13 +348,12 @@ func (s *Store) position(ctx context.Context, c *loam.Collection, keys []sortKey
 		return cur, nil
 	}
 	b := &builder{d: s.d}
-	b.sql("SELECT ")
+	fc := &filterCompiler{d: s.d, b: b, aliases: 100}
+	cols := make([]string, len(paths))
 	for n, i := range paths {
-		if n > 0 {
-			b.sql(", ")
-		}
-		b.sql(keys[i].sql)
+		cols[n] = fc.scalar(keys[i].path) // again: its parameters belong to this statement
 	}
+	b.sql("SELECT ", strings.Join(cols, ", "))
 	b.sql(" FROM ", quote(c.Name), " AS t WHERE t.id = ").arg(r.ID)
 	raw := make([]any, len(paths))
 	dest := make([]any, len(paths))
