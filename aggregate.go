@@ -25,6 +25,8 @@ type AggregateRequest struct {
 	Count bool
 	// Sum, Avg, Min and Max name number fields.
 	Sum, Avg, Min, Max []string
+	// Query holds the request's query parameters, for @request.query.*.
+	Query map[string]string
 }
 
 // Aggregate is the answer to an AggregateRequest: the query as checked and
@@ -42,13 +44,15 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 	if err != nil {
 		return nil, err
 	}
-	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, envOf(who, "GET", nil))
+	env := requestEnv(who, "GET", nil)
+	env.Query = req.Query
+	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, func() *expr.Env { return env })
 	if err != nil {
 		return nil, err
 	}
 	s := a.Schema()
 	q := AggregateQuery{Limit: MaxGroups + 1}
-	if q.Where, err = a.Condition(who, s, c.Name, req.Filter, nil); err != nil {
+	if q.Where, err = a.Condition(who, s, c.Name, req.Filter, env); err != nil {
 		return nil, err
 	}
 	q.Where = both(rule, q.Where)

@@ -69,7 +69,7 @@ func (a *App) Condition(who *Principal, s *Schema, collection, filter string, en
 		return nil, filterError(CodeInvalidFilter, "filter", err)
 	}
 	if env == nil {
-		env = who.env(Now())
+		env = requestEnv(who, "GET", nil)
 	}
 	bound := expr.Bind(cond, env)
 	a.guard(who).cond(bound)
@@ -159,10 +159,10 @@ func (p *Principal) env(now time.Time) *expr.Env {
 
 // recordQuery checks a client's list query against c and returns what the
 // store runs.
-func (a *App) recordQuery(who *Principal, c *Collection, q ListQuery) (RecordQuery, error) {
+func (a *App) recordQuery(who *Principal, c *Collection, q ListQuery, env *expr.Env) (RecordQuery, error) {
 	s := a.Schema()
 	rq := RecordQuery{Page: q.Page, PerPage: q.PerPage, SkipTotal: q.SkipTotal}
-	where, err := a.Condition(who, s, c.Name, q.Filter, nil)
+	where, err := a.Condition(who, s, c.Name, q.Filter, env)
 	if err != nil {
 		return rq, err
 	}

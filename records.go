@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"loam/expr"
 	"time"
 )
 
@@ -59,11 +60,13 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 	if err != nil {
 		return nil, err
 	}
-	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, envOf(who, "GET", nil))
+	env := requestEnv(who, "GET", nil)
+	env.Query = q.Query
+	rule, err := a.ruleCond(who, c, c.Rules.List, "listing "+c.Name, func() *expr.Env { return env })
 	if err != nil {
 		return nil, err
 	}
-	rq, err := a.recordQuery(who, c, q)
+	rq, err := a.recordQuery(who, c, q, env)
 	if err != nil {
 		return nil, err
 	}

@@ -129,6 +129,9 @@ type ListQuery struct {
 	// Cursor continues a list after the last record of a page (the
 	// NextCursor of that page); it cannot be combined with Page or @random.
 	Cursor string
+	// Query holds the request's query parameters, for @request.query.* in
+	// the filter and the list rule.
+	Query map[string]string
 }
 
 // RecordQuery is a checked list query, as stores run it.

@@ -32,7 +32,7 @@ func (s *Server) aggregate(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	req := loam.AggregateRequest{Filter: v.Get("filter"), GroupBy: list("groupBy"),
+	req := loam.AggregateRequest{Filter: v.Get("filter"), GroupBy: list("groupBy"), Query: firstValues(v),
 		Sum: list("sum"), Avg: list("avg"), Min: list("min"), Max: list("max")}
 	switch c := v.Get("count"); c {
 	case "", "0", "false":

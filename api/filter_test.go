@@ -134,3 +134,28 @@ func TestListCursor(t *testing.T) {
 		})
 	})
 }
+
+// TestRequestValuesInFilters: @request.query.* and @request.method read the
+// request, in a list filter and in the list rule alike.
+func TestRequestValuesInFilters(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		e.mustCreateCollection(t, `{"name":"pages","fields":[{"name":"lang","type":"text"}],
+			"rules":{"list":"lang = @request.query.lang || @request.query.lang = \"\"","view":""}}`)
+		for _, l := range []string{"en", "fr", "fr"} {
+			e.mustCreate(t, "pages", map[string]any{"lang": l})
+		}
+		list := "/api/collections/pages/records"
+		e.run(t, []scenario{
+			{Name: "the rule reads the query", Method: "GET", Path: list + "?lang=fr", Status: 200, Contains: []string{`"totalItems":2`}},
+			{Name: "without it, everything", Method: "GET", Path: list, Status: 200, Contains: []string{`"totalItems":3`}},
+			{Name: "a filter reads the query too", Method: "GET", Path: list + "?want=en&filter=" + url.QueryEscape(`lang = @request.query.want`),
+				Status: 200, Contains: []string{`"totalItems":1`}},
+			{Name: "and the method", Method: "GET", Path: list + "?filter=" + url.QueryEscape(`@request.method = "GET"`),
+				Status: 200, Contains: []string{`"totalItems":3`}},
+			{Name: "aggregates take their own parameters only", Method: "GET", Path: "/api/collections/pages/aggregate?lang=en",
+				Status: 400, Code: "invalid_query"},
+			{Name: "which the rule reads too", Method: "GET", Path: "/api/collections/pages/aggregate?count=1", Status: 200,
+				Contains: []string{`"count":3`}},
+		})
+	})
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"hash/fnv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -220,6 +221,7 @@ func parseListQuery(r *http.Request) (loam.ListQuery, error) {
 			return q, loam.Errorf(loam.CodeInvalidQuery, "the %q parameter is not supported yet", p)
 		}
 	}
+	q.Query = firstValues(v)
 	q.Filter = v.Get("filter")
 	if len(q.Filter) > expr.MaxLength {
 		return q, loam.Errorf(loam.CodeInvalidFilter, "filter: longer than %d bytes", expr.MaxLength)
@@ -284,4 +286,16 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// firstValues returns the first value of each query parameter, for the
+// @request.query.* names of filters and rules.
+func firstValues(v url.Values) map[string]string {
+	m := make(map[string]string, len(v))
+	for k, vs := range v {
+		if len(vs) > 0 {
+			m[k] = vs[0]
+		}
+	}
+	return m
 }
