@@ -117,3 +117,38 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
+
+// TestOpenAPIFollowsTheSchema: the document changes the moment the schema
+// does, and shows others only what they may use: a collection with null
+// rules appears to them once a rule opens it.
+func TestOpenAPIFollowsTheSchema(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	paths := func(token string) (map[string]any, string) {
+		t.Helper()
+		a := e.do(t, call{Method: "GET", Path: "/api/openapi.json", Token: token})
+		if a.Status != http.StatusOK {
+			t.Fatalf("GET /api/openapi.json: %d %s", a.Status, a.Body)
+		}
+		p, _ := a.JSON(t)["paths"].(map[string]any)
+		return p, a.Header.Get("ETag")
+	}
+	const list = "/api/collections/notes/records"
+	_, before := paths(e.super)
+	e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"body","type":"text"}]}`)
+	super, after := paths(e.super)
+	if super[list] == nil || after == before {
+		t.Errorf("after creating notes, the superusers' document has no %s (ETag %s, before %s)", list, after, before)
+	}
+	if anon, _ := paths(""); anon[list] != nil || anon["/api/collections"] != nil {
+		t.Errorf("anonymous callers see %s or the collections routes while every rule is null", list)
+	}
+	if a := e.do(t, call{Method: "PATCH", Path: "/api/collections/notes", Token: e.super,
+		Body: `{"rules":{"list":""}}`}); a.Status != http.StatusOK {
+		t.Fatalf("open the list rule: %d %s", a.Status, a.Body)
+	}
+	anon, _ := paths("")
+	if get, _ := anon[list].(map[string]any); get["get"] == nil || get["post"] != nil || anon[list+"/{id}"] != nil {
+		t.Errorf("with only the list rule open, anonymous callers see %v and %v; want the list only", anon[list], anon[list+"/{id}"])
+	}
+}
