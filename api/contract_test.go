@@ -7,6 +7,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,19 +31,24 @@ type contract struct {
 
 	mu     sync.Mutex
 	docs   [2]*contractDoc // [other callers, superusers]
+	schema [2]*loam.Schema // the snapshots they describe
 	supers map[string]bool // token -> signed in as a superuser
 }
 
 type contractDoc struct {
-	schema *loam.Schema // the snapshot the document describes
 	router routers.Router
 	errors *openapi3.Schema // the Error object
 }
 
+// loadedDocs are the documents loaded so far, by their SHA-256: the tests
+// of both stores, and many tests, build the same schemas, so most documents
+// are loaded once for the whole package.
+var loadedDocs sync.Map
+
 // staticPaths are described alike whatever the schema: answers on them are
 // checked with the last document even when the schema changed since, so
 // that a test creating several collections in a row does not have a
-// document generated and loaded after each.
+// document generated after each.
 var staticPaths = map[string]bool{"/api/health": true, "/api/ready": true, "/api/openapi.json": true,
 	"/api/collections": true, "/api/collections/{name}": true}
 
@@ -72,7 +78,7 @@ func (k *contract) doc(r *http.Request, superuser bool) (*contractDoc, error) {
 	}
 	s := k.app.Schema()
 	if d := k.docs[i]; d != nil {
-		if d.schema == s {
+		if k.schema[i] == s {
 			return d, nil
 		}
 		if route, _, err := d.router.FindRoute(r); err == nil && staticPaths[route.Path] {
@@ -83,6 +89,20 @@ func (k *contract) doc(r *http.Request, superuser bool) (*contractDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode the document: %w", err)
 	}
+	sum := sha256.Sum256(b)
+	d, loaded := loadedDocs.Load(sum)
+	if !loaded {
+		if d, err = loadDoc(b); err != nil {
+			return nil, err
+		}
+		d, _ = loadedDocs.LoadOrStore(sum, d)
+	}
+	k.docs[i], k.schema[i] = d.(*contractDoc), s
+	return k.docs[i], nil
+}
+
+// loadDoc loads and validates an encoded document with kin-openapi.
+func loadDoc(b []byte) (*contractDoc, error) {
 	// Decoded as JSON, not through LoadFromData, which reads it as YAML, slowly.
 	doc := &openapi3.T{}
 	if err := doc.UnmarshalJSON(b); err != nil {
@@ -99,8 +119,7 @@ func (k *contract) doc(r *http.Request, superuser bool) (*contractDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route the document: %w", err)
 	}
-	k.docs[i] = &contractDoc{schema: s, router: router, errors: doc.Components.Schemas["Error"].Value}
-	return k.docs[i], nil
+	return &contractDoc{router: router, errors: doc.Components.Schemas["Error"].Value}, nil
 }
 
 // superuser reports whether the request's bearer token is a superuser's.
