@@ -230,6 +230,12 @@ func (c *Collection) Validate() error {
 	if c.ID == "" {
 		c.ID = NewID()
 	}
+	if c.Fields == nil {
+		c.Fields = []Field{} // answered as [], never null
+	}
+	if c.Indexes == nil {
+		c.Indexes = []Index{}
+	}
 	seen := map[string]bool{}
 	seenID := map[string]bool{}
 	for i := range c.Fields {

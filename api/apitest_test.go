@@ -41,6 +41,8 @@ type env struct {
 	client  *http.Client
 	super   string // the superuser's token
 	superID string // the superuser's record id
+	// contract checks every answer against the OpenAPI document.
+	contract *contract
 }
 
 // eachStore runs fn on both stores, as parallel subtests, each with its own env.
@@ -113,7 +115,7 @@ func startEnv(t *testing.T, store string, st loam.Store, cfg loam.Config) *env {
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	e := &env{store: store, app: app, base: "http://" + srv.Addr(), superID: su.ID,
-		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, contract: newContract(app)}
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -178,16 +180,21 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
+// do sends a call. An answer the OpenAPI document does not describe fails
+// the test, which goes on with the answer.
 func (e *env) do(t *testing.T, c call) *answer {
 	t.Helper()
 	a, err := e.send(c)
-	if err != nil {
+	if isDrift(err) {
+		t.Error(err)
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
-// send is do for other goroutines than the test's: it returns the error.
+// send is do for other goroutines than the test's: it returns the error, a
+// *driftError with the answer when the document does not describe it.
 func (e *env) send(c call) (*answer, error) {
 	var body io.Reader
 	ctype := ""
@@ -230,7 +237,11 @@ func (e *env) send(c call) (*answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read answer: %w", c.Method, c.Path, err)
 	}
-	return &answer{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	a := &answer{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if err := e.contract.check(req, a); err != nil {
+		return a, &driftError{method: c.Method, path: c.Path, status: a.Status, body: b, err: err}
+	}
+	return a, nil
 }
 
 // scenario is one request and what its answer must be.

@@ -129,6 +129,9 @@ func TestCollectionsCRUD(t *testing.T) {
 					var names []string
 					for _, c := range items(t, a.JSON(t)) {
 						names = append(names, str(c["name"]))
+						if _, ok := c["indexes"].([]any); !ok {
+							t.Errorf("%s: indexes %v, want a list", c["name"], c["indexes"])
+						}
 					}
 					if !slices.Equal(names, []string{"_superusers", "authors", "posts"}) {
 						t.Errorf("collections %v", names)

@@ -26,6 +26,7 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/aggregate", map[string]http.HandlerFunc{"GET": s.aggregate}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
+		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
 	} {
 		var allow []string
 		for m, h := range rt.methods {

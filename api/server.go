@@ -42,6 +42,7 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
+	docs docCache // the OpenAPI documents of the live schema
 }
 
 // New returns a Server for app with the API routes installed.
