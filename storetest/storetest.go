@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, o) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, o) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, o) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, o) })
 }
 
 // storeTest is one behaviour, run on its own fresh store.
