@@ -50,7 +50,8 @@ type Job struct {
 	// Attempt counts the runs so far, the running one included.
 	Attempt     int
 	MaxAttempts int
-	// Timeout bounds one attempt; 0 leaves it to the worker's default.
+	// Timeout bounds one attempt; 0 leaves it to the worker's default,
+	// a negative one means no bound.
 	Timeout time.Duration
 	// RunAt is when the job may run (scheduled, retryable), or became
 	// available.
