@@ -156,6 +156,16 @@ type JobStore interface {
 	CancelJob(ctx context.Context, id int64, now time.Time) (*Job, error)
 	// PruneJobs deletes at most limit jobs completed before before.
 	PruneJobs(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// LastScheduleTick returns the time up to which the ticks of a
+	// schedule are handled; ok is false for a schedule never seen.
+	LastScheduleTick(ctx context.Context, schedule string) (at time.Time, ok bool, err error)
+	// AdvanceSchedule moves the schedule's handled time to `to` if it is
+	// before tick (a schedule never seen starts at `to`; with the zero
+	// tick, that is all it does) and, in the same transaction, inserts j
+	// when it is not nil. advanced reports whether
+	// it moved: of any number of concurrent calls for one tick, one does.
+	AdvanceSchedule(ctx context.Context, schedule string, tick, to time.Time, j *Job) (advanced bool, err error)
 }
 
 // JobListener is implemented by stores that can wake workers as soon as a

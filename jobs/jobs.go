@@ -101,9 +101,12 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	kinds  map[string]*kind
-	worker *worker // nil until Start
+	mu        sync.RWMutex
+	kinds     map[string]*kind
+	schedules map[string]*schedule
+	worker    *worker // nil until Start
+	// schedulesChanged wakes the scheduler when a schedule is added.
+	schedulesChanged chan struct{}
 }
 
 // kind is a registered kind, its handler working on raw jobs.
@@ -377,7 +380,8 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 		host, _ := os.Hostname()
 		cfg.Worker = fmt.Sprintf("%s-%d-%06x", host, os.Getpid(), rand.N(1<<24))
 	}
-	return &Client{app: app, cfg: cfg, log: cfg.Logger, kinds: map[string]*kind{}}, nil
+	return &Client{app: app, cfg: cfg, log: cfg.Logger, kinds: map[string]*kind{}, schedules: map[string]*schedule{},
+		schedulesChanged: make(chan struct{}, 1)}, nil
 }
 
 // now is the client's clock, at the stores' precision.

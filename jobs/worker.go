@@ -77,8 +77,9 @@ type running struct {
 }
 
 // Start starts the worker: it claims jobs of the registered kinds on the
-// configured queues, runs them, renews their leases, rescues the jobs of
-// dead workers and prunes old completed jobs. ctx only bounds Start itself.
+// configured queues, runs them, renews their leases, enqueues the ticks of
+// the schedules, rescues the jobs of dead workers and prunes old completed
+// jobs. ctx only bounds Start itself.
 // Starting twice is an error.
 func (c *Client) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -104,6 +105,7 @@ func (c *Client) Start(ctx context.Context) error {
 	w.completing.Go(w.complete)
 	w.loops.Go(func() { w.heartbeat(lctx) })
 	w.loops.Go(func() { w.maintain(lctx) })
+	w.loops.Go(func() { w.scheduleLoop(lctx) })
 	if !c.cfg.PollOnly {
 		if l, ok := w.store.(loam.JobListener); ok {
 			w.loops.Go(func() { w.listen(lctx, l) })

@@ -417,6 +417,56 @@ func (s *Store) PruneJobs(ctx context.Context, before time.Time, limit int) (int
 	return n, nil
 }
 
+// LastScheduleTick reads a schedule's handled time.
+func (s *Store) LastScheduleTick(ctx context.Context, schedule string) (time.Time, bool, error) {
+	b := &builder{d: s.d}
+	b.sql("SELECT last_tick FROM _schedules WHERE name = ").arg(schedule)
+	var at any
+	err := queryRow(ctx, s.db, []any{&at}, b.String(), b.args...)
+	if err == errNoRows {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read schedule %s: %w", schedule, err)
+	}
+	t, err := asTime(at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read schedule %s: %w", schedule, err)
+	}
+	return t, true, nil
+}
+
+// AdvanceSchedule is an upsert whose update only applies while the
+// handled time is before the tick: on PostgreSQL a concurrent call waits
+// for the row, then finds it moved and changes nothing.
+func (s *Store) AdvanceSchedule(ctx context.Context, schedule string, tick, to time.Time, j *loam.Job) (bool, error) {
+	jd, err := s.jd()
+	if err != nil {
+		return false, err
+	}
+	advanced := false
+	err = s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		b := &builder{d: s.d}
+		b.sql("INSERT INTO _schedules (name, last_tick) VALUES (").arg(schedule).sql(", ").arg(s.d.EncodeTime(to)).
+			sql(") ON CONFLICT (name) DO UPDATE SET last_tick = excluded.last_tick WHERE _schedules.last_tick < ").
+			arg(s.d.EncodeTime(tick))
+		n, err := tx.Exec(ctx, b.String(), b.args...)
+		if err != nil || n == 0 || j == nil {
+			advanced = err == nil && n > 0
+			return err
+		}
+		advanced = true
+		if _, err := s.insertJob(ctx, tx, j); err != nil {
+			return err
+		}
+		return jd.Notify(ctx, tx, jobsChannel, j.Queue)
+	})
+	if err != nil {
+		return false, fmt.Errorf("advance schedule %s: %w", schedule, err)
+	}
+	return advanced, nil
+}
+
 // ListenJobs wakes workers on the queues of committed job inserts.
 func (s *Store) ListenJobs(ctx context.Context, wake func(queue string)) error {
 	l, ok := s.db.(Listener)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,7 +485,77 @@ func testJobs(t *testing.T, open Opener) {
 			}
 		}},
 		{"EnqueueInTransaction", testJobsInTx},
+		{"ScheduleTicksRunOnce", testScheduleTicks},
 	})
+}
+
+// testScheduleTicks: a schedule's handled time only moves forward, and the
+// call that moves it past a tick is the one that inserts the tick's job,
+// however many call at once.
+func testScheduleTicks(t *testing.T, s loam.Store) {
+	ctx := t.Context()
+	if _, ok, err := s.LastScheduleTick(ctx, "nightly"); ok || err != nil {
+		t.Fatalf("a schedule never seen: ok %v, err %v", ok, err)
+	}
+	advance := func(tick, to time.Time, kind string) bool {
+		t.Helper()
+		var j *loam.Job
+		if kind != "" {
+			j = newJob(kind, tick)
+		}
+		ok, err := s.AdvanceSchedule(ctx, "nightly", tick, to, j)
+		if err != nil {
+			t.Fatalf("AdvanceSchedule(%v): %v", tick, err)
+		}
+		return ok
+	}
+	wantLast := func(want time.Time) {
+		t.Helper()
+		at, ok, err := s.LastScheduleTick(ctx, "nightly")
+		if err != nil || !ok || !at.Equal(want) {
+			t.Fatalf("LastScheduleTick = %v %v %v, want %v", at, ok, err, want)
+		}
+	}
+	t1, t2, t3 := t0.Add(-3*time.Hour), t0.Add(-2*time.Hour), t0.Add(-time.Hour)
+	if !advance(t1, t1, "tick1") {
+		t.Fatal("the first tick of a new schedule did not advance it")
+	}
+	wantLast(t1)
+	if advance(t1, t1, "tick1") || advance(t1.Add(-time.Hour), t1, "old") {
+		t.Fatal("a tick already handled advanced the schedule again")
+	}
+	if !advance(t2, t2.Add(30*time.Minute), "") {
+		t.Fatal("a later tick without a job did not advance it")
+	}
+	wantLast(t2.Add(30 * time.Minute))
+	var won atomic.Int32
+	errs := concurrently(8, func(int) error {
+		ok, err := s.AdvanceSchedule(ctx, "nightly", t3, t3, newJob("tick3", t3))
+		if ok {
+			won.Add(1)
+		}
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if won.Load() != 1 {
+		t.Fatalf("%d of 8 concurrent calls advanced past one tick, want 1", won.Load())
+	}
+	wantLast(t3)
+	// With no tick (the zero time) it only creates a missing schedule.
+	if ok, err := s.AdvanceSchedule(ctx, "nightly", time.Time{}, t0, nil); ok || err != nil {
+		t.Fatalf("AdvanceSchedule with no tick moved a known schedule: %v, %v", ok, err)
+	}
+	wantLast(t3)
+	if ok, err := s.AdvanceSchedule(ctx, "weekly", time.Time{}, t0, nil); !ok || err != nil {
+		t.Fatalf("AdvanceSchedule with no tick did not create a new schedule: %v, %v", ok, err)
+	}
+	for kind, want := range map[string]int{"tick1": 1, "old": 0, "tick3": 1} {
+		if got := claim(t, s, "w", t0, 10, kind); len(got) != want {
+			t.Errorf("%d jobs of %s, want %d", len(got), kind, want)
+		}
+	}
 }
 
 // testJobsInTx: a job inserted through InTx's store commits or vanishes

@@ -32,3 +32,10 @@ CREATE INDEX _jobs_running ON _jobs (queue, lease_until) WHERE state = 'running'
 CREATE INDEX _jobs_completed ON _jobs (finalized_at) WHERE state = 'completed';
 -- At most one job per unique key, unless cancelled.
 CREATE UNIQUE INDEX _jobs_unique ON _jobs (unique_key) WHERE unique_key IS NOT NULL AND state <> 'cancelled';
+-- Schedules: the time up to which each schedule's ticks are handled. A
+-- tick's job is inserted in the transaction that moves it past the tick,
+-- so each tick runs once however many schedulers run.
+CREATE TABLE _schedules (
+  name      text COLLATE "C" PRIMARY KEY,
+  last_tick timestamptz(3) NOT NULL
+);
