@@ -15,6 +15,7 @@
 //		}
 //		return e.Next()
 //	})
+//	_ = welcome.Schedule("digest", "@daily", Welcome{To: "team@example.com"}) // once per tick, cluster-wide
 //	_ = q.Start(ctx)
 //	defer q.Stop(stopCtx)
 //
