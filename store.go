@@ -66,6 +66,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx RecordStore) error) error
 
 	IdempotencyStore
+	JobStore
 }
 
 // RecordStore reads and writes records. Store embeds it; the RecordStore

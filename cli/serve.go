@@ -8,6 +8,7 @@ import (
 
 	"loam"
 	"loam/api"
+	"loam/jobs"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +28,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer app.Stop()
 	log := app.Logger()
+	// The job worker: without registered kinds it claims nothing, but it
+	// rescues the jobs of dead workers and prunes old completed ones for
+	// the library binaries that share the database.
+	worker, err := jobs.New(app, jobs.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := worker.Start(ctx); err != nil {
+		return err
+	}
+	defer worker.Stop(context.WithoutCancel(ctx)) // on early returns; after the Stop below, a no-op
 	srv := api.New(app, api.Config{Addr: o.http, Logger: log})
 	if err := srv.Start(ctx); err != nil {
 		return err
@@ -41,6 +53,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Stop(stopCtx); err != nil {
 		return err
+	}
+	if err := worker.Stop(stopCtx); err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
 	}
 	if err := app.Stop(); err != nil {
 		return fmt.Errorf("close store: %w", err)

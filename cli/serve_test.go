@@ -119,6 +119,11 @@ func TestCLIServe(t *testing.T) {
 		if !strings.Contains(s.stderr.String(), "msg=stopped") {
 			t.Fatalf("serve did not log stopped:\n%s", s.stderr)
 		}
+		for _, msg := range []string{`msg="jobs worker started"`, `msg="jobs worker stopped"`} {
+			if !strings.Contains(s.stderr.String(), msg) {
+				t.Fatalf("serve must run the job worker; no %s in:\n%s", msg, s.stderr)
+			}
+		}
 		if _, err := http.Get(base + "health"); err == nil {
 			t.Fatal("the server still answers after serve returned")
 		}

@@ -373,6 +373,9 @@ func (db *DB) Write(ctx context.Context, opts sqlstore.WriteOptions, fn func(tx 
 		// Also after a panic in fn: the one writer must never stay inside a
 		// transaction, or every later write fails.
 		if !committed {
+			// An ended ctx would interrupt the ROLLBACK too, and leave
+			// the writer inside the transaction: clear it first.
+			w.c.SetInterrupt(context.Background())
 			w.c.Exec("ROLLBACK")
 		}
 	}()

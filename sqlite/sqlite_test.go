@@ -192,6 +192,45 @@ func TestWriteRecoversFromPanic(t *testing.T) {
 	}
 }
 
+// A write whose context ends between its statements (a client that went
+// away) rolls back, its interrupted ROLLBACK included, and leaves the
+// writer usable: the next write works.
+func TestWriteCancelledMidwayRollsBack(t *testing.T) {
+	t.Parallel()
+	db := testDB(t, 0)
+	if _, err := db.Exec(context.Background(), "CREATE TABLE n (v INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO n (v) VALUES (?1)", 1); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a write whose context ended before its commit succeeded")
+	}
+	if err := db.Write(context.Background(), sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+		_, err := tx.Exec(context.Background(), "INSERT INTO n (v) VALUES (?1)", 2)
+		return err
+	}); err != nil {
+		t.Fatalf("write after a cancelled one: %v", err)
+	}
+	rows, err := db.Query(context.Background(), "SELECT count(*), sum(v) FROM n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var n, sum int64
+	rows.Next()
+	rows.Scan(&n, &sum)
+	if n != 1 || sum != 2 {
+		t.Fatalf("rows: %d with sum %d, want only the second write", n, sum)
+	}
+}
+
 // A write waiting for the writer gives up when its context ends.
 func TestWriteWaitHonoursContext(t *testing.T) {
 	t.Parallel()
