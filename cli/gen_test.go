@@ -161,8 +161,11 @@ func TestCLIGenTS(t *testing.T) {
 	for name, body := range map[string]string{
 		"sample.ts":    string(sample),
 		"package.json": `{"type": "module"}`,
+		// As strict as a project that uses the client may be.
 		"tsconfig.json": `{"compilerOptions": {"target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext",
-			"lib": ["ES2022", "DOM"], "strict": true, "noEmitOnError": true, "outDir": "out"},
+			"lib": ["ES2022", "DOM"], "strict": true, "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true,
+			"noPropertyAccessFromIndexSignature": true, "noImplicitOverride": true, "noImplicitReturns": true,
+			"verbatimModuleSyntax": true, "noEmitOnError": true, "outDir": "out"},
 			"files": ["sample.ts"]}`,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

@@ -1,6 +1,7 @@
 // A typed fetch client of a Loam API, written by `loam gen ts` next to
 // types.ts, which holds the types of the live schema. It needs a global fetch
 // (browsers, Node.js 18 and later, Deno, Bun) or one passed in the options.
+// Optional parameters take undefined too, also under exactOptionalPropertyTypes.
 //
 //   const loam = new Client("http://127.0.0.1:8090");
 //   await loam.authWithPassword("_superusers", email, password);
@@ -11,47 +12,47 @@ import type { ApiError, AuthCollectionTypes, CollectionTypes } from "./types.js"
 /** The query parameters of a list (docs/API.md, "Lists"). */
 export interface ListParams {
   /** Only the records the expression holds for, in the filter language: `views > 500 && title ~ "go"`. */
-  filter?: string;
+  filter?: string | undefined;
   /** Comma-separated sort keys, `-` in front for descending: `-created,title`; or `@random`. */
-  sort?: string;
+  sort?: string | undefined;
   /** The page, from 1. */
-  page?: number;
+  page?: number | undefined;
   /** Records per page (default 30). */
-  perPage?: number;
+  perPage?: number | undefined;
   /** true to skip counting: totalItems and totalPages are then -1. */
-  skipTotal?: boolean;
+  skipTotal?: boolean | undefined;
   /** The nextCursor of the previous page, with the same sort: the next page in constant time. Not with page. */
-  cursor?: string;
+  cursor?: string | undefined;
   /** Comma-separated relation paths whose records come under `expand`: `author,comments_via_post`. */
-  expand?: string;
+  expand?: string | undefined;
   /** Comma-separated members to answer (`id,title,expand.author.name`); the others are left out, although the types have them. */
-  fields?: string;
+  fields?: string | undefined;
 }
 
 /** The query parameters of a request that answers one record. */
 export interface RecordParams {
-  expand?: string;
-  fields?: string;
+  expand?: string | undefined;
+  fields?: string | undefined;
 }
 
 /** The headers of a write. */
 export interface WriteOptions {
   /** Write only if the record's ETag is this one (`*` for any version); else 412. */
-  ifMatch?: string;
+  ifMatch?: string | undefined;
   /** A retry with the same key within 24 h answers as the first request did and writes nothing. */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
 }
 
 /** The query parameters of an aggregate (docs/API.md, "Aggregates"). */
 export interface AggregateParams {
-  filter?: string;
+  filter?: string | undefined;
   /** Comma-separated fields or relation paths; dates by bucket with :day, :week, :month or :year. */
-  groupBy?: string;
-  count?: boolean;
-  sum?: string;
-  avg?: string;
-  min?: string;
-  max?: string;
+  groupBy?: string | undefined;
+  count?: boolean | undefined;
+  sum?: string | undefined;
+  avg?: string | undefined;
+  min?: string | undefined;
+  max?: string | undefined;
 }
 
 /** An answer of status 400 or above: the error object of the API. */
@@ -74,9 +75,9 @@ export class LoamError extends Error {
 
 export interface ClientOptions {
   /** A session token, sent as `Authorization: Bearer <token>`; authWithPassword sets it. */
-  token?: string;
+  token?: string | undefined;
   /** The fetch to use; the global one by default. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
 }
 
 type Query = { [name: string]: string | number | boolean | undefined };
@@ -136,7 +137,7 @@ export class Client {
       if (value !== undefined) headers[name] = value;
     }
     if (this.token) headers["Authorization"] = `Bearer ${this.token}`;
-    let body: string | undefined;
+    let body: string | null = null;
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(options.body);

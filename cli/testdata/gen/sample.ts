@@ -5,7 +5,7 @@ import { Client, LoamError } from "./client.js";
 import type { PostsRecord, UsersRecord } from "./types.js";
 
 declare const process: { argv: string[] };
-const [base, email, password] = process.argv.slice(2);
+const [base = "", email = "", password = ""] = process.argv.slice(2);
 
 // expectError prints the status and code of the LoamError that call throws.
 async function expectError(what: string, call: () => Promise<unknown>): Promise<void> {
@@ -41,7 +41,7 @@ const third = await posts.create({ title: "Third", author: ada.id, editors: [ada
 const again = await posts.create({ title: "Third", author: ada.id, editors: [ada.id], views: 20 }, {}, { idempotencyKey: "third" });
 
 const page = await posts.list({ filter: "views >= 3", sort: "-views", perPage: 2, skipTotal: true, expand: "author", fields: "id,title,views,expand.author.name" });
-console.log("page:", page.items.map((p) => `${p.title}/${p.views}`).join(", "), page.totalItems, JSON.stringify(page.items[0].expand));
+console.log("page:", page.items.map((p) => `${p.title}/${p.views}`).join(", "), page.totalItems, JSON.stringify(page.items[0]?.expand));
 const next = await posts.list({ filter: "views >= 3", sort: "-views", perPage: 2, cursor: page.nextCursor });
 console.log("next:", next.items.map((p) => p.title).join(", "), next.page, next.totalItems);
 console.log("replayed:", again.id === third.id);
@@ -52,7 +52,7 @@ const changed = await posts.update(post.id, { status: "live", views: 4 });
 console.log("updated:", changed.status, changed.views);
 
 const groups = await posts.aggregate({ groupBy: "status", count: true, sum: "views" });
-console.log("aggregate:", groups.items.map((g) => `${g.group.status}:${g.count}:${g.sum?.views}`).join(" "));
+console.log("aggregate:", groups.items.map((g) => `${g.group["status"]}:${g.count}:${g.sum?.views}`).join(" "));
 
 await admin.collection("posts").delete(post.id);
 await expectError("deleted", () => posts.get(post.id));
