@@ -65,6 +65,9 @@ func (d *driftError) Error() string {
 		d.method, d.path, d.status, truncate(d.body), d.err)
 }
 
+// The docs page is HTML: its body is held to its schema as a string.
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) }
+
 func newContract(app *loam.App) *contract { return &contract{app: app, supers: map[string]bool{}} }
 
 // doc returns the document that describes the answer to r: the one of the

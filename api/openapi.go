@@ -360,7 +360,7 @@ func (b *docBuilder) system() {
 	d := b.doc
 	d.Tags = append(d.Tags,
 		openapi.Tag{Name: "health", Description: "Liveness and readiness."},
-		openapi.Tag{Name: "openapi", Description: "This document."})
+		openapi.Tag{Name: "openapi", Description: "This document, and the interactive docs that show it."})
 	c := &d.Components
 	c.Schemas["Health"] = object([]string{"status"}, prop("status", &openapi.Schema{Const: "ok"}))
 	b.op("/api/health", "GET", &openapi.Operation{OperationID: "health", Summary: "Is the process up", Tags: []string{"health"},
@@ -375,6 +375,13 @@ func (b *docBuilder) system() {
 			"200": {Description: "The document.", Headers: map[string]*openapi.Header{"ETag": b.headerRef("ETag")},
 				Content: jsonContent(&openapi.Schema{Type: openapi.Types{"object"}})},
 			"304": {Description: "The document is unchanged."},
+		})})
+	b.op(docsPath, "GET", &openapi.Operation{OperationID: "docs", Summary: "Interactive docs",
+		Description: "An HTML page (Swagger UI, embedded in the binary) that shows this document and sends requests " +
+			"to this server from the browser. It loads nothing from other hosts.",
+		Tags: []string{"openapi"},
+		Responses: b.responses(map[string]*openapi.Response{
+			"200": {Description: "The page.", Content: map[string]*openapi.MediaType{"text/html": {Schema: stringSchema()}}},
 		})})
 	if !b.superuser {
 		return // the collections routes are for superusers only

@@ -27,6 +27,8 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
 		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
+		{docsPath, map[string]http.HandlerFunc{"GET": s.docsPage}},
+		{docsPath + "/assets/{version}/{name}", map[string]http.HandlerFunc{"GET": s.docsAsset}},
 	} {
 		var allow []string
 		for m, h := range rt.methods {

@@ -27,6 +27,8 @@ Usage:
   loam superuser upsert EMAIL PASSWORD     create a superuser or set its password
   loam schema export [flags]               print every collection as JSON
   loam schema apply FILE [--allow-drop]    make the schema match FILE (shows the plan)
+  loam gen openapi [FILE]                  write the OpenAPI document of the schema
+  loam gen ts DIR                          write TypeScript types and a client (types.ts, client.ts)
 
 Common flags (each also read from the environment as LOAM_<NAME>):
   --dir DIR        data directory for SQLite (default ./loam_data)
@@ -51,6 +53,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = superuser(ctx, args[1:], stdout, stderr)
 	case "schema":
 		err = schema(ctx, args[1:], stdout, stderr)
+	case "gen":
+		err = gen(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "loam: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -23,7 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "LOAM_") && name != "LOAM_TEST_POSTGRES" && name != "LOAM_REQUIRE_POSTGRES" {
+		if strings.HasPrefix(name, "LOAM_") && name != "LOAM_TEST_POSTGRES" && name != "LOAM_REQUIRE_POSTGRES" && name != "LOAM_REQUIRE_TSC" {
 			os.Unsetenv(name)
 		}
 	}

@@ -1,0 +1,672 @@
+// The types of a Loam API, written by `loam gen ts` from its OpenAPI document (schema-5).
+// Do not edit: run `loam gen ts` again when the schema changes. client.ts is the client that uses them.
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The answer of every request that fails (status 400 and above). */
+export interface ApiError {
+  /** The HTTP status. */
+  status: number;
+  /** Stable: clients switch on it. */
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  /** For people. */
+  message: string;
+  /** Present when fields are at fault, keyed by field name (requests.N for the requests of a batch). */
+  errors?: { [key: string]: FieldError | RequestError };
+}
+
+export interface AuditAggregate {
+  items: Array<{
+    /** The group's key: one member per groupBy key (dates by bucket as text: 2026-11-25, 2026-W48, 2026-11, 2026). */
+    group: { [key: string]: string | number | boolean | null };
+    count?: number;
+  }>;
+}
+
+/** A new audit record. */
+export interface AuditCreate {
+  /** Chosen by the client, or assigned. */
+  id?: string;
+  /** A text field. */
+  what?: string | null;
+}
+
+export interface AuditList {
+  items: Array<AuditRecord>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** Every record the filter holds for; -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page of an order that is not random: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
+/** A audit record. */
+export interface AuditRecord {
+  readonly id: string;
+  readonly collectionName: "audit";
+  /** Format: date-time. */
+  readonly created: string;
+  /** Format: date-time. */
+  readonly updated: string;
+  /** A text field. */
+  what: string | null;
+}
+
+/** The fields of a audit record to change. */
+export interface AuditUpdate {
+  /** A text field. */
+  what?: string | null;
+}
+
+export interface AuthOptions {
+  identityFields?: Array<string>;
+  minPasswordLength?: number;
+  /** How long a session token lives, in seconds. */
+  tokenTTL?: number;
+}
+
+export interface Batch {
+  requests: Array<BatchRequest>;
+}
+
+export interface BatchRequest {
+  method: "POST" | "PATCH" | "PUT" | "DELETE";
+  /** /api/collections/{name}/records for POST, .../records/{id} for the others. */
+  url: string;
+  /** The record's fields: required for POST, PATCH and PUT, absent or null for DELETE. */
+  body?: { [key: string]: JsonValue } | null;
+  /** As the If-Match header: PATCH, PUT and DELETE only. */
+  ifMatch?: string;
+}
+
+export interface BatchResult {
+  status: 200 | 201 | 204;
+  /** The record as the single route answers it; null for a delete. */
+  body: null | _superusersRecord | AuditRecord | InboxRecord | PostsRecord | UsersRecord;
+}
+
+export interface Collection {
+  id: string;
+  name: string;
+  type: "base" | "auth";
+  system?: boolean;
+  fields: Array<CollectionField>;
+  indexes: Array<CollectionIndex>;
+  rules: CollectionRules;
+  /** Auth collections only. */
+  auth?: AuthOptions;
+  /** Format: date-time. */
+  created: string;
+  /** Format: date-time. */
+  updated: string;
+}
+
+/** The members to change; the others stay. */
+export interface CollectionChange {
+  id?: string;
+  name?: string;
+  type?: "base" | "auth";
+  system?: boolean;
+  fields?: Array<NewCollectionField>;
+  indexes?: Array<CollectionIndex>;
+  rules?: NewCollectionRules;
+  auth?: AuthOptions;
+  /** Format: date-time. */
+  created?: string;
+  /** Format: date-time. */
+  updated?: string;
+}
+
+/** A field as answered. */
+export interface CollectionField {
+  /** Stable, assigned when left out. */
+  id: string;
+  name: string;
+  type: "text" | "number" | "bool" | "email" | "url" | "date" | "select" | "json" | "relation" | "autodate" | "password";
+  system?: boolean;
+  required?: boolean;
+  /** Never answered to non-superusers. */
+  hidden?: boolean;
+  unique?: boolean;
+  /** The value a record gets when none is sent. */
+  default?: JsonValue;
+  /** Length for text, value for number, count for multi-valued fields. */
+  min?: number;
+  /** Length for text, value for number, count for multi-valued fields. */
+  max?: number;
+  /** A regular expression (RE2 syntax) text values must match. */
+  pattern?: string;
+  integer?: boolean;
+  /** The choices of a select field. */
+  values?: Array<string>;
+  multiple?: boolean;
+  /** The target of a relation. */
+  collection?: string;
+  onDelete?: "cascade" | "setNull" | "restrict";
+  onCreate?: boolean;
+  onUpdate?: boolean;
+}
+
+export interface CollectionIndex {
+  name: string;
+  fields: Array<string>;
+  unique?: boolean;
+}
+
+export interface CollectionRules {
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  list: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  view: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  create: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  update: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  delete: string | null;
+}
+
+export interface Collections {
+  items: Array<Collection>;
+}
+
+/** What is wrong with one field (or member) of a request. */
+export interface FieldError {
+  code: "required" | "invalid_type" | "too_short" | "too_long" | "too_small" | "too_large" | "pattern" | "invalid_email" | "invalid_url" | "invalid_date" | "invalid_choice" | "not_found" | "unique" | "unknown_field" | "read_only" | "invalid";
+  message: string;
+}
+
+export interface Health {
+  status: "ok";
+}
+
+export interface InboxAggregate {
+  items: Array<{
+    /** The group's key: one member per groupBy key (dates by bucket as text: 2026-11-25, 2026-W48, 2026-11, 2026). */
+    group: { [key: string]: string | number | boolean | null };
+    count?: number;
+  }>;
+}
+
+/** A new inbox record. */
+export interface InboxCreate {
+  /** Chosen by the client, or assigned. */
+  id?: string;
+  /** A text field. */
+  message: string;
+}
+
+export interface InboxList {
+  items: Array<InboxRecord>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** Every record the filter holds for; -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page of an order that is not random: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
+/** A inbox record. */
+export interface InboxRecord {
+  readonly id: string;
+  readonly collectionName: "inbox";
+  /** Format: date-time. */
+  readonly created: string;
+  /** Format: date-time. */
+  readonly updated: string;
+  /** A text field. */
+  message: string;
+}
+
+/** The fields of a inbox record to change. */
+export interface InboxUpdate {
+  /** A text field. */
+  message?: string;
+}
+
+/** A collection definition; id, system, created and updated are set by the server. */
+export interface NewCollection {
+  id?: string;
+  name: string;
+  type?: "base" | "auth";
+  system?: boolean;
+  fields?: Array<NewCollectionField>;
+  indexes?: Array<CollectionIndex>;
+  rules?: NewCollectionRules;
+  auth?: AuthOptions;
+  /** Format: date-time. */
+  created?: string;
+  /** Format: date-time. */
+  updated?: string;
+}
+
+/** A field as sent: without id it is a new field. */
+export interface NewCollectionField {
+  /** Stable, assigned when left out. */
+  id?: string;
+  name: string;
+  type: "text" | "number" | "bool" | "email" | "url" | "date" | "select" | "json" | "relation" | "autodate" | "password";
+  system?: boolean;
+  required?: boolean;
+  /** Never answered to non-superusers. */
+  hidden?: boolean;
+  unique?: boolean;
+  /** The value a record gets when none is sent. */
+  default?: JsonValue;
+  /** Length for text, value for number, count for multi-valued fields. */
+  min?: number;
+  /** Length for text, value for number, count for multi-valued fields. */
+  max?: number;
+  /** A regular expression (RE2 syntax) text values must match. */
+  pattern?: string;
+  integer?: boolean;
+  /** The choices of a select field. */
+  values?: Array<string>;
+  multiple?: boolean;
+  /** The target of a relation. */
+  collection?: string;
+  onDelete?: "cascade" | "setNull" | "restrict";
+  onCreate?: boolean;
+  onUpdate?: boolean;
+}
+
+/** Rules left out stay or become null. */
+export interface NewCollectionRules {
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  list?: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  view?: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  create?: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  update?: string | null;
+  /** null: superusers only; "": everyone; else an expression in the filter language. */
+  delete?: string | null;
+}
+
+export interface PostsAggregate {
+  items: Array<{
+    /** The group's key: one member per groupBy key (dates by bucket as text: 2026-11-25, 2026-W48, 2026-11, 2026). */
+    group: { [key: string]: string | number | boolean | null };
+    count?: number;
+    sum?: { [K in "views" | "score"]?: number };
+    avg?: { [K in "views" | "score"]?: number | null };
+    min?: { [K in "views" | "score"]?: number | null };
+    max?: { [K in "views" | "score"]?: number | null };
+  }>;
+}
+
+/** A new posts record. */
+export interface PostsCreate {
+  /** Chosen by the client, or assigned. */
+  id?: string;
+  /** A text field. */
+  title: string;
+  /** A text field, matching ^[a-z0-9-]+$ (RE2 syntax), unique. */
+  slug?: string | null;
+  /** A number field. */
+  views?: number | null;
+  /** A number field. */
+  score?: number | null;
+  /** A bool field. */
+  published?: boolean | null;
+  /** An email field. Format: email. */
+  contact?: string | null;
+  /** A url field. Format: uri. */
+  site?: string | null;
+  /** A date field. Format: date-time. */
+  due?: string | null;
+  /** A select field. */
+  status?: "draft" | "live";
+  /** A multiple select field. A single value is taken as a list of one. */
+  tags?: Array<"go" | "sql" | "web"> | null;
+  /** A json field, any JSON value. */
+  meta?: JsonValue;
+  /** A relation field to users, on delete: restrict. */
+  author: string;
+  /** A multiple relation field to users, on delete: setNull, at least 1 value when not empty. A single value is taken as a list of one. */
+  editors?: Array<string> | null;
+  /** A text field, hidden: superusers only. */
+  secret?: string | null;
+}
+
+export interface PostsList {
+  items: Array<PostsRecord>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** Every record the filter holds for; -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page of an order that is not random: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
+/** A posts record. */
+export interface PostsRecord {
+  readonly id: string;
+  readonly collectionName: "posts";
+  /** Format: date-time. */
+  readonly created: string;
+  /** Format: date-time. */
+  readonly updated: string;
+  /** A text field. */
+  title: string;
+  /** A text field, matching ^[a-z0-9-]+$ (RE2 syntax), unique. */
+  slug: string | null;
+  /** A number field. */
+  views: number | null;
+  /** A number field. */
+  score: number | null;
+  /** A bool field. */
+  published: boolean | null;
+  /** An email field. Format: email. */
+  contact: string | null;
+  /** A url field. Format: uri. */
+  site: string | null;
+  /** A date field. Format: date-time. */
+  due: string | null;
+  /** A select field. */
+  status: "draft" | "live";
+  /** A multiple select field. */
+  tags: Array<"go" | "sql" | "web">;
+  /** A json field, any JSON value. */
+  meta: JsonValue;
+  /** A relation field to users, on delete: restrict. */
+  author: string;
+  /** A multiple relation field to users, on delete: setNull, at least 1 value when not empty. */
+  editors: Array<string>;
+  /** An autodate field, set by the server on create and update. Format: date-time. */
+  readonly stamp: string | null;
+  /** A text field, hidden: superusers only. Missing for callers other than superusers. */
+  secret?: string | null;
+  /** Present with the expand parameter: the related records by relation path (a list for multi relations and back-relations). */
+  expand?: { [key: string]: { [key: string]: JsonValue } | Array<{ [key: string]: JsonValue }> };
+}
+
+/** The fields of a posts record to change. */
+export interface PostsUpdate {
+  /** A text field. */
+  title?: string;
+  /** A text field, matching ^[a-z0-9-]+$ (RE2 syntax), unique. */
+  slug?: string | null;
+  /** A number field. */
+  views?: number | null;
+  /** A number field. */
+  score?: number | null;
+  /** A bool field. */
+  published?: boolean | null;
+  /** An email field. Format: email. */
+  contact?: string | null;
+  /** A url field. Format: uri. */
+  site?: string | null;
+  /** A date field. Format: date-time. */
+  due?: string | null;
+  /** A select field. */
+  status?: "draft" | "live";
+  /** A multiple select field. A single value is taken as a list of one. */
+  tags?: Array<"go" | "sql" | "web"> | null;
+  /** A json field, any JSON value. */
+  meta?: JsonValue;
+  /** A relation field to users, on delete: restrict. */
+  author?: string;
+  /** A multiple relation field to users, on delete: setNull, at least 1 value when not empty. A single value is taken as a list of one. */
+  editors?: Array<string> | null;
+  /** A text field, hidden: superusers only. */
+  secret?: string | null;
+}
+
+/** The error of one request of a batch, under the key requests.N. */
+export interface RequestError {
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  message: string;
+  errors?: { [key: string]: FieldError };
+}
+
+export interface UsersAggregate {
+  items: Array<{
+    /** The group's key: one member per groupBy key (dates by bucket as text: 2026-11-25, 2026-W48, 2026-11, 2026). */
+    group: { [key: string]: string | number | boolean | null };
+    count?: number;
+  }>;
+}
+
+export interface UsersAuth {
+  /** A session token: send it as Authorization: Bearer <token>. */
+  token: string;
+  /** A users record. */
+  record: {
+    readonly id: string;
+    readonly collectionName: "users";
+    /** Format: date-time. */
+    readonly created: string;
+    /** Format: date-time. */
+    readonly updated: string;
+    /** An email field, unique. Format: email. */
+    email: string;
+    /** A bool field. */
+    emailVisibility: boolean | null;
+    /** A bool field. */
+    verified: boolean | null;
+    /** A text field, matching ^[^<>]*$ (RE2 syntax). */
+    name: string | null;
+    /** A url field. Format: uri. */
+    avatar: string | null;
+    /** A select field. */
+    role: "reader" | "editor" | null;
+    /** Present with the expand parameter: the related records by relation path (a list for multi relations and back-relations). */
+    expand?: { [key: string]: { [key: string]: JsonValue } | Array<{ [key: string]: JsonValue }> };
+  };
+}
+
+/** A new users record. */
+export interface UsersCreate {
+  /** Chosen by the client, or assigned. */
+  id?: string;
+  /** An email field, unique. Format: email. */
+  email: string;
+  /** A bool field. */
+  emailVisibility?: boolean | null;
+  /** A bool field. */
+  verified?: boolean | null;
+  /** A password field. */
+  password: string;
+  /** A text field, matching ^[^<>]*$ (RE2 syntax). */
+  name?: string | null;
+  /** A url field. Format: uri. */
+  avatar?: string | null;
+  /** A text field, hidden: superusers only. */
+  notes?: string | null;
+  /** A select field. */
+  role?: "reader" | "editor" | null;
+  /** When sent, must equal password. */
+  passwordConfirm?: string;
+}
+
+export interface UsersList {
+  items: Array<UsersRecord>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** Every record the filter holds for; -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page of an order that is not random: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
+/** A users record. */
+export interface UsersRecord {
+  readonly id: string;
+  readonly collectionName: "users";
+  /** Format: date-time. */
+  readonly created: string;
+  /** Format: date-time. */
+  readonly updated: string;
+  /** An email field, unique. Format: email. */
+  email: string;
+  /** A bool field. */
+  emailVisibility: boolean | null;
+  /** A bool field. */
+  verified: boolean | null;
+  /** A text field, matching ^[^<>]*$ (RE2 syntax). */
+  name: string | null;
+  /** A url field. Format: uri. */
+  avatar: string | null;
+  /** A text field, hidden: superusers only. Missing for callers other than superusers. */
+  notes?: string | null;
+  /** A select field. */
+  role: "reader" | "editor" | null;
+  /** Present with the expand parameter: the related records by relation path (a list for multi relations and back-relations). */
+  expand?: { [key: string]: { [key: string]: JsonValue } | Array<{ [key: string]: JsonValue }> };
+}
+
+/** The fields of a users record to change. */
+export interface UsersUpdate {
+  /** An email field, unique. Format: email. */
+  email?: string;
+  /** A bool field. */
+  emailVisibility?: boolean | null;
+  /** A bool field. */
+  verified?: boolean | null;
+  /** A password field. */
+  password?: string;
+  /** A text field, matching ^[^<>]*$ (RE2 syntax). */
+  name?: string | null;
+  /** A url field. Format: uri. */
+  avatar?: string | null;
+  /** A text field, hidden: superusers only. */
+  notes?: string | null;
+  /** A select field. */
+  role?: "reader" | "editor" | null;
+  /** When sent, must equal password. */
+  passwordConfirm?: string;
+}
+
+export interface _superusersAggregate {
+  items: Array<{
+    /** The group's key: one member per groupBy key (dates by bucket as text: 2026-11-25, 2026-W48, 2026-11, 2026). */
+    group: { [key: string]: string | number | boolean | null };
+    count?: number;
+  }>;
+}
+
+export interface _superusersAuth {
+  /** A session token: send it as Authorization: Bearer <token>. */
+  token: string;
+  record: _superusersRecord;
+}
+
+/** A new _superusers record. */
+export interface _superusersCreate {
+  /** Chosen by the client, or assigned. */
+  id?: string;
+  /** An email field, unique. Format: email. */
+  email: string;
+  /** A bool field. */
+  emailVisibility?: boolean | null;
+  /** A bool field. */
+  verified?: boolean | null;
+  /** A password field. */
+  password: string;
+  /** When sent, must equal password. */
+  passwordConfirm?: string;
+}
+
+export interface _superusersList {
+  items: Array<_superusersRecord>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** Every record the filter holds for; -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page of an order that is not random: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
+/** A _superusers record. */
+export interface _superusersRecord {
+  readonly id: string;
+  readonly collectionName: "_superusers";
+  /** Format: date-time. */
+  readonly created: string;
+  /** Format: date-time. */
+  readonly updated: string;
+  /** An email field, unique. Format: email. */
+  email: string;
+  /** A bool field. */
+  emailVisibility: boolean | null;
+  /** A bool field. */
+  verified: boolean | null;
+}
+
+/** The fields of a _superusers record to change. */
+export interface _superusersUpdate {
+  /** An email field, unique. Format: email. */
+  email?: string;
+  /** A bool field. */
+  emailVisibility?: boolean | null;
+  /** A bool field. */
+  verified?: boolean | null;
+  /** A password field. */
+  password?: string;
+  /** When sent, must equal password. */
+  passwordConfirm?: string;
+}
+
+/** The types of each collection's records, as the client's methods take and answer them. */
+export interface CollectionTypes {
+  "_superusers": {
+    record: _superusersRecord;
+    create: _superusersCreate;
+    update: _superusersUpdate;
+    list: _superusersList;
+    aggregate: _superusersAggregate;
+  };
+  "audit": {
+    record: AuditRecord;
+    create: AuditCreate;
+    update: AuditUpdate;
+    list: AuditList;
+    aggregate: AuditAggregate;
+  };
+  "inbox": {
+    record: InboxRecord;
+    create: InboxCreate;
+    update: InboxUpdate;
+    list: InboxList;
+    aggregate: InboxAggregate;
+  };
+  "posts": {
+    record: PostsRecord;
+    create: PostsCreate;
+    update: PostsUpdate;
+    list: PostsList;
+    aggregate: PostsAggregate;
+  };
+  "users": {
+    record: UsersRecord;
+    create: UsersCreate;
+    update: UsersUpdate;
+    list: UsersList;
+    aggregate: UsersAggregate;
+  };
+}
+
+/** The answer of a sign-in, per auth collection. */
+export interface AuthCollectionTypes {
+  "_superusers": _superusersAuth;
+  "users": UsersAuth;
+}
