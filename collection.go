@@ -134,6 +134,30 @@ func (c *Collection) FieldByID(id string) *Field {
 // IsAuth reports whether the collection holds users that can sign in.
 func (c *Collection) IsAuth() bool { return c.Type == CollectionAuth }
 
+// FoldsCase reports whether f is the email of an auth collection: its
+// values are unique, and found, without regard to the case of ASCII letters.
+func (c *Collection) FoldsCase(f *Field) bool {
+	return c.IsAuth() && f.System && f.Name == "email"
+}
+
+// FoldEmail lowers the ASCII letters of an address, as auth emails compare.
+// Other characters stay as they are: it is what SQL lower() does on both
+// databases for text compared by code point, so an index can hold it.
+func FoldEmail(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // Clone returns a deep copy, so a cached collection is never mutated.
 func (c *Collection) Clone() *Collection {
 	n := *c

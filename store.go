@@ -86,7 +86,8 @@ type RecordStore interface {
 	// GetRecord returns one record or ErrNotFound.
 	GetRecord(ctx context.Context, c *Collection, id string) (*Record, error)
 	// FindRecord returns the record whose field equals value, or ErrNotFound
-	// (an unknown field is invalid_query).
+	// (an unknown field is invalid_query). The email of an auth collection
+	// equals value without regard to the case of ASCII letters (FoldEmail).
 	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
 	// RecordsWhereIn returns the records of c whose field holds one of
 	// values, ordered by id: field is id or a single relation (equal to a
