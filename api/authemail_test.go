@@ -13,7 +13,7 @@ func TestAuthEmailCase(t *testing.T) {
 		users := "/api/collections/users/records"
 		e.run(t, []scenario{
 			{Name: "sign up again in capitals", Method: "POST", Path: users,
-				Body: `{"email":"ANN@Example.COM","password":"another long password"}`,
+				Body:   `{"email":"ANN@Example.COM","password":"another long password"}`,
 				Status: 409, Code: "conflict", Fields: errs{"email": "unique"}, Unchanged: true},
 			{Name: "sign in in capitals", Method: "POST", Path: "/api/collections/users/auth/password",
 				Body: `{"identity":"Ann@EXAMPLE.com","password":"ann's long password"}`, Status: 200,
