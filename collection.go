@@ -311,7 +311,7 @@ func (c *Collection) Validate() error {
 			continue
 		}
 		lower := strings.ToLower(f.Name)
-		if reservedFieldNames[lower] || (!f.System && strings.HasPrefix(f.Name, "_")) {
+		if reservedFieldNames[lower] || (!f.System && strings.HasPrefix(f.Name, "_")) || (c.IsAuth() && lower == "oldpassword") {
 			fe.Add(key+".name", FieldInvalid, "field name %q is reserved", f.Name)
 		}
 		if seen[lower] {
