@@ -24,6 +24,12 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/records/{id}", map[string]http.HandlerFunc{
 			"GET": s.getRecord, "PATCH": s.idempotent(s.updateRecord), "DELETE": s.idempotent(s.deleteRecord)}},
 		{"/api/collections/{name}/aggregate", map[string]http.HandlerFunc{"GET": s.aggregate}},
+		{"/api/collections/{name}/auth/refresh", map[string]http.HandlerFunc{"POST": s.authRefresh}},
+		{"/api/collections/{name}/auth/logout", map[string]http.HandlerFunc{"POST": s.authLogout}},
+		{"/api/collections/{name}/auth/sessions", map[string]http.HandlerFunc{"GET": s.authSessions, "DELETE": s.authRevokeSessions}},
+		{"/api/collections/{name}/auth/sessions/{session}", map[string]http.HandlerFunc{"DELETE": s.authRevokeSession}},
+		{"/api/collections/{name}/auth/methods", map[string]http.HandlerFunc{"GET": s.authMethods}},
+		{"/api/collections/{name}/auth/impersonate/{id}", map[string]http.HandlerFunc{"POST": s.authImpersonate}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
 	} {
