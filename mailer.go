@@ -31,8 +31,9 @@ type Mail struct {
 	// Token is what the page posts to the flow's confirm route.
 	Token string
 	// Code is the one-time code of an OTP mail.
-	Code    string
-	Expires time.Time
+	Code string
+	// Valid is how long the token or code stays valid.
+	Valid time.Duration
 }
 
 // Mailer delivers the mails of the auth flows; mail.SMTP is the

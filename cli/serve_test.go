@@ -186,3 +186,23 @@ func TestCLIServeHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIServeMailFlags: mail flags that cannot work stop serve at once
+// with a usage error (exit 2), before it listens.
+func TestCLIServeMailFlags(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "sqlite")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--smtp-host", "127.0.0.1"}, "--mail-from is required"},
+		{[]string{"--smtp-host", "127.0.0.1", "--mail-from", "x@example.com", "--smtp-port", "smtp"}, "--smtp-port"},
+		{[]string{"--smtp-host", "127.0.0.1", "--mail-from", "not an address"}, "not an address"},
+	} {
+		r := run(t, b.cmd(append([]string{"serve", "--http", "127.0.0.1:0"}, tc.args...)...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("serve %v: want exit 2 saying %q, got %s", tc.args, tc.want, r)
+		}
+	}
+}
