@@ -78,6 +78,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = s.srv.Close()
+		_ = ln.Close() // also when Close came before Serve took the listener
 		<-done
 	})
 	return s
