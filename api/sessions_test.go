@@ -380,6 +380,8 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			open := sharedDB(t, store)
 			e := startEnv(t, store, open(), loam.Config{})
 			annID, ann := e.signUp(t)
+			e.run(t, []scenario{{Name: "an auth rule", Method: "PATCH", Path: "/api/collections/users", Token: e.super,
+				Body: `{"fields":[{"name":"disabled","type":"bool","hidden":true}],"auth":{"rule":"disabled != true"}}`, Status: 200}})
 			e2 := instance(t, store, open(), loam.Config{})
 			me := "/api/collections/users/auth/sessions"
 			other := e.signIn(t, "users", "ann@example.com", "ann's long password")
@@ -395,6 +397,12 @@ func TestRevocationAcrossInstances(t *testing.T) {
 					Path: "/api/collections/users/auth/sessions?recordId=" + annID, Token: e2.super, Status: 204},
 			})
 			e.run(t, []scenario{{Name: "the first refuses the other", Method: "GET", Path: me, Token: other,
+				Status: 401, Code: "unauthenticated"}})
+			// Disabled on one instance, refused on the other at once.
+			third := e2.signIn(t, "users", "ann@example.com", "ann's long password")
+			e.run(t, []scenario{{Name: "the superuser disables ann on the first", Method: "PATCH",
+				Path: "/api/collections/users/records/" + annID, Token: e.super, Body: `{"disabled":true}`, Status: 200}})
+			e2.run(t, []scenario{{Name: "the second refuses her", Method: "GET", Path: me, Token: third,
 				Status: 401, Code: "unauthenticated"}})
 		})
 	}
