@@ -67,7 +67,7 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 		}
 		seen[name] = true
 		path, bucket, _ := strings.Cut(name, ":")
-		p, err := expr.ResolvePath(s, c.Name, strings.Split(path, "."), opt)
+		p, err := expr.ResolvePath(callerSchema(who, s), c.Name, strings.Split(path, "."), opt)
 		if err != nil {
 			return nil, filterError(CodeInvalidQuery, "groupBy", err)
 		}
@@ -91,7 +91,7 @@ func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, 
 		fields []string
 	}{{MetricSum, req.Sum}, {MetricAvg, req.Avg}, {MetricMin, req.Min}, {MetricMax, req.Max}} {
 		for _, f := range m.fields {
-			p, err := expr.ResolvePath(s, c.Name, strings.Split(f, "."), opt)
+			p, err := expr.ResolvePath(callerSchema(who, s), c.Name, strings.Split(f, "."), opt)
 			if err != nil {
 				return nil, filterError(CodeInvalidQuery, m.fn, err)
 			}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,18 @@ type Config struct {
 	// SchemaPoll is how often the app checks whether another instance changed
 	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
+	// Clock gives the time of sessions, auth tokens and throttle windows
+	// (default Now); tests set a fake one.
+	Clock func() time.Time
+	// Throttle limits failed sign-ins and mail requests; zero values take
+	// the defaults.
+	Throttle Throttle
+	// Mailer sends the mails of the auth flows (mail.SMTP); nil drops them
+	// with a warning in the log.
+	Mailer Mailer
+	// AppURL is where the links in mails lead:
+	// <AppURL>/auth/<collection>/<action>#token=<token>.
+	AppURL string
 }
 
 // App is a running Loam: the live schema, the hooks and the services.
@@ -49,6 +62,11 @@ type App struct {
 	onRecordCreate hook.Hook[*RecordEvent]
 	onRecordUpdate hook.Hook[*RecordEvent]
 	onRecordDelete hook.Hook[*RecordEvent]
+
+	now      func() time.Time
+	throttle Throttle
+	mail     *mailQueue
+	appURL   string
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -78,7 +96,13 @@ func New(cfg Config) (*App, error) {
 	if cfg.SchemaPoll == 0 {
 		cfg.SchemaPoll = 2 * time.Second
 	}
-	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{})}
+	if cfg.Clock == nil {
+		cfg.Clock = Now
+	}
+	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{}),
+		now: func() time.Time { return cfg.Clock().UTC().Truncate(time.Millisecond) }, throttle: cfg.Throttle.withDefaults(),
+		appURL: strings.TrimRight(cfg.AppURL, "/")}
+	a.mail = newMailQueue(cfg.Mailer, cfg.Logger)
 	a.schema.Store(NewSchema(-1, nil))
 	return a, nil
 }
@@ -98,6 +122,7 @@ func (a *App) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	go a.maintain(wctx)
+	a.mail.start()
 	return nil
 }
 
@@ -108,6 +133,7 @@ func (a *App) Stop() error {
 		if a.cancel != nil {
 			a.cancel()
 			<-a.done
+			a.mail.stop()
 		}
 		err = a.store.Close()
 	})
@@ -178,6 +204,10 @@ func (a *App) maintain(ctx context.Context) {
 			lastPurge = time.Now()
 			if _, err := a.store.PurgeIdempotency(ctx, Now().Add(-IdempotencyTTL)); err != nil && ctx.Err() == nil {
 				a.log.Warn("idempotency purge failed", "err", err)
+			}
+			now := a.now()
+			if _, err := a.store.PurgeAuth(ctx, now, now.Add(-a.throttle.Window)); err != nil && ctx.Err() == nil {
+				a.log.Warn("auth purge failed", "err", err)
 			}
 			if o, ok := a.store.(interface{ Optimize(context.Context) error }); ok {
 				if err := o.Optimize(ctx); err != nil && ctx.Err() == nil {

@@ -87,6 +87,10 @@ type Rules struct {
 	Create *string `json:"create"`
 	Update *string `json:"update"`
 	Delete *string `json:"delete"`
+	// Manage (auth collections only) admits the callers it holds for, on a
+	// record, to change that record's verified, email and password, the
+	// password without the old one. Nil (absent): superusers only.
+	Manage *string `json:"manage,omitempty"`
 }
 
 // AuthOptions configure an auth collection.
@@ -95,6 +99,35 @@ type AuthOptions struct {
 	MinPasswordLength int      `json:"minPasswordLength"`
 	// TokenTTL is how long a session token lives, in seconds.
 	TokenTTL int `json:"tokenTTL"`
+	// Methods are the sign-in methods that are on; nil is password only.
+	Methods *AuthMethods `json:"methods"`
+	// Rule, when not empty, is a filter on the collection's records that a
+	// record must meet to sign in and for its sessions to be accepted: it
+	// is checked on every request, so a record it stops admitting (say,
+	// one a superuser marked disabled) is signed out at once everywhere.
+	Rule string `json:"rule,omitempty"`
+}
+
+// AuthMethods are the sign-in methods of an auth collection. In JSON the
+// object is replaced whole: a method left out is off.
+type AuthMethods struct {
+	Password bool `json:"password"`
+	OTP      bool `json:"otp"`
+	// OAuth2 names the OAuth2 providers that are on (none yet).
+	OAuth2 []string `json:"oauth2"`
+	MFA    bool     `json:"mfa"`
+}
+
+// UnmarshalJSON decodes the whole object strictly, so that a PATCH that
+// names methods replaces them rather than merging into the old ones.
+func (m *AuthMethods) UnmarshalJSON(b []byte) error {
+	type plain AuthMethods
+	var p plain
+	if err := strictDecode(b, &p); err != nil {
+		return err
+	}
+	*m = AuthMethods(p)
+	return nil
 }
 
 // Collection is a user-defined set of records stored as one SQL table.
@@ -134,6 +167,30 @@ func (c *Collection) FieldByID(id string) *Field {
 // IsAuth reports whether the collection holds users that can sign in.
 func (c *Collection) IsAuth() bool { return c.Type == CollectionAuth }
 
+// FoldsCase reports whether f is the email of an auth collection: its
+// values are unique, and found, without regard to the case of ASCII letters.
+func (c *Collection) FoldsCase(f *Field) bool {
+	return c.IsAuth() && f.System && f.Name == "email"
+}
+
+// FoldEmail lowers the ASCII letters of an address, as auth emails compare.
+// Other characters stay as they are: it is what SQL lower() does on both
+// databases for text compared by code point, so an index can hold it.
+func FoldEmail(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // Clone returns a deep copy, so a cached collection is never mutated.
 func (c *Collection) Clone() *Collection {
 	n := *c
@@ -154,6 +211,11 @@ func (c *Collection) Clone() *Collection {
 	if c.Auth != nil {
 		a := *c.Auth
 		a.IdentityFields = append([]string(nil), a.IdentityFields...)
+		if a.Methods != nil {
+			m := *a.Methods
+			m.OAuth2 = append([]string{}, m.OAuth2...)
+			a.Methods = &m
+		}
 		n.Auth = &a
 	}
 	return &n
@@ -255,7 +317,7 @@ func (c *Collection) Validate() error {
 			continue
 		}
 		lower := strings.ToLower(f.Name)
-		if reservedFieldNames[lower] || (!f.System && strings.HasPrefix(f.Name, "_")) {
+		if reservedFieldNames[lower] || (!f.System && strings.HasPrefix(f.Name, "_")) || (c.IsAuth() && lower == "oldpassword") {
 			fe.Add(key+".name", FieldInvalid, "field name %q is reserved", f.Name)
 		}
 		if seen[lower] {
@@ -307,8 +369,23 @@ func (c *Collection) Validate() error {
 		if c.Auth.TokenTTL <= 0 {
 			c.Auth.TokenTTL = 14 * 24 * 3600
 		}
+		if c.Auth.Methods == nil {
+			c.Auth.Methods = &AuthMethods{Password: true}
+		}
+		if c.Auth.Methods.OAuth2 == nil {
+			c.Auth.Methods.OAuth2 = []string{}
+		}
+		if len(c.Auth.Methods.OAuth2) > 0 {
+			fe.Add("auth.methods.oauth2", FieldInvalid, "OAuth2 sign-in is not supported yet: leave oauth2 empty")
+		}
+		if c.Auth.Methods.MFA {
+			fe.Add("auth.methods.mfa", FieldInvalid, "MFA is not supported yet")
+		}
 	} else {
 		c.Auth = nil
+		if c.Rules.Manage != nil {
+			fe.Add("rules.manage", FieldInvalid, "only auth collections have a manage rule")
+		}
 	}
 	c.checkRuleSyntax(&fe)
 	return fe.Err(CodeInvalidSchema, "the collection definition is invalid")

@@ -54,6 +54,9 @@ func (a *App) CreateCollection(ctx context.Context, who *Principal, c *Collectio
 	if err := a.checkRelations(c); err != nil {
 		return nil, err
 	}
+	if err := checkAuthOptions(c); err != nil {
+		return nil, err
+	}
 	if err := a.checkRules(c, ""); err != nil {
 		return nil, err
 	}
@@ -66,6 +69,26 @@ func (a *App) CreateCollection(ctx context.Context, who *Principal, c *Collectio
 		return nil, err
 	}
 	return a.Schema().Collection(c.Name), nil
+}
+
+// checkAuthOptions checks the options of an auth collection that is being
+// saved: every identity field is a unique text or email field, so one
+// identity names one record. (Collections stored before keep loading.)
+func checkAuthOptions(c *Collection) error {
+	if c.Auth == nil {
+		return nil
+	}
+	var fe FieldErrors
+	for i, name := range c.Auth.IdentityFields {
+		f := c.Field(name)
+		switch {
+		case f == nil:
+			fe.Add(fmt.Sprintf("auth.identityFields.%d", i), FieldInvalid, "%q is not a field of %s", truncate(name, 80), c.Name)
+		case !f.Unique || (f.Type != TypeText && f.Type != TypeEmail):
+			fe.Add(fmt.Sprintf("auth.identityFields.%d", i), FieldInvalid, "an identity field must be a unique text or email field")
+		}
+	}
+	return fe.Err(CodeInvalidSchema, "the auth options are invalid")
 }
 
 // checkRelations makes sure every relation targets an existing collection
@@ -153,6 +176,9 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 		return nil, err
 	}
 	if err := a.checkRelations(n); err != nil {
+		return nil, err
+	}
+	if err := checkAuthOptions(n); err != nil {
 		return nil, err
 	}
 	if err := a.checkRules(n, old.Name); err != nil {
@@ -249,6 +275,8 @@ func patchRules(r *Rules, raw json.RawMessage) error {
 			dst = &r.Update
 		case "delete":
 			dst = &r.Delete
+		case "manage":
+			dst = &r.Manage
 		default:
 			return fmt.Errorf("unknown rule %q", truncate(k, 40))
 		}

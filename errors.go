@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Stable error codes. They are part of the public HTTP contract (API.md): clients
@@ -63,6 +64,8 @@ type Error struct {
 	Message string
 	Fields  map[string]FieldError
 	Err     error
+	// RetryAfter is how long a rate_limited caller should wait.
+	RetryAfter time.Duration
 }
 
 // Error implements error.

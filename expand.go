@@ -364,6 +364,7 @@ func (a *App) ExpandRecords(ctx context.Context, who *Principal, recs []*Record,
 		if err != nil {
 			return err
 		}
+		a.withholdEmails(ctx, who, n.Collection, related)
 		if len(n.Children) > 0 && len(related) > 0 {
 			if err := a.ExpandRecords(ctx, who, related, n.Children); err != nil {
 				return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"loam/expr"
 )
 
 // Principal is who makes a request: a signed-in record of an auth collection.
@@ -42,12 +44,32 @@ func allow(p *Principal, rule *string, action string) error {
 	return Errorf(CodeForbidden, "%s needs a superuser", action)
 }
 
-// AuthWithPassword signs a record of an auth collection in and returns a new
-// session token (only its hash is stored) and the record.
-func (a *App) AuthWithPassword(ctx context.Context, collection, identity, password string) (string, *Record, error) {
-	c := a.Schema().Collection(collection)
+// authCollection returns the auth collection called name, or not_found.
+func (a *App) authCollection(name string) (*Collection, error) {
+	c := a.Schema().Collection(name)
 	if c == nil || !c.IsAuth() {
-		return "", nil, Errorf(CodeNotFound, "no auth collection %q", collection)
+		return nil, Errorf(CodeNotFound, "no auth collection %q", name)
+	}
+	return c, nil
+}
+
+// AuthWithPassword signs a record of an auth collection in and returns a new
+// session token (only its hash is stored) and the record. Wrong credentials
+// are ErrUnauthenticated after the same work whether or not the identity
+// exists; too many failures (per identity, and per client address, see
+// WithClientIP) are rate_limited; a collection whose password method is off
+// is forbidden, as is a record its auth rule does not admit.
+func (a *App) AuthWithPassword(ctx context.Context, collection, identity, password string) (string, *Record, error) {
+	c, err := a.authCollection(collection)
+	if err != nil {
+		return "", nil, err
+	}
+	if !c.Auth.Methods.Password {
+		return "", nil, Errorf(CodeForbidden, "password sign-in is off for %s", c.Name)
+	}
+	attempt, err := a.startSignIn(ctx, c, identity)
+	if err != nil {
+		return "", nil, err
 	}
 	var rec *Record
 	for _, field := range c.Auth.IdentityFields {
@@ -71,37 +93,74 @@ func (a *App) AuthWithPassword(ctx context.Context, collection, identity, passwo
 	if !CheckPassword(hash, password) || rec == nil {
 		return "", nil, Errorf(CodeUnauthenticated, "wrong identity or password")
 	}
+	a.succeeded(ctx, attempt)
+	return a.startSession(ctx, c, rec, SessionPassword, 0)
+}
+
+// startSession admits rec to c by the auth rule and opens a session for it
+// (of the collection's token lifetime when ttl is 0).
+func (a *App) startSession(ctx context.Context, c *Collection, rec *Record, method string, ttl time.Duration) (string, *Record, error) {
+	if _, err := a.admitted(ctx, c, rec.ID); errors.Is(err, ErrNotFound) {
+		return "", nil, Errorf(CodeForbidden, "the auth rule of %s does not admit this record", c.Name)
+	} else if err != nil {
+		return "", nil, fmt.Errorf("sign in: %w", err)
+	}
+	if ttl <= 0 {
+		ttl = time.Duration(c.Auth.TokenTTL) * time.Second
+	}
 	token, tokenHash := NewToken()
-	now := Now()
-	s := &Session{ID: NewID(), Collection: c.Name, RecordID: rec.ID, TokenHash: tokenHash, Created: now,
-		Expires: now.Add(time.Duration(c.Auth.TokenTTL) * time.Second)}
+	now := a.now()
+	s := &Session{ID: NewID(), Collection: c.Name, RecordID: rec.ID, TokenHash: tokenHash, Method: method,
+		Created: now, Expires: now.Add(ttl)}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return "", nil, fmt.Errorf("sign in: %w", err)
 	}
 	return token, rec, nil
 }
 
+// admitted returns the record id of c when the collection's auth rule
+// admits it (every record when there is none), else ErrNotFound. A rule that
+// stopped compiling admits nobody, and the log says why.
+func (a *App) admitted(ctx context.Context, c *Collection, id string) (*Record, error) {
+	if strings.TrimSpace(c.Auth.Rule) == "" {
+		return a.store.GetRecord(ctx, c, id)
+	}
+	cond, err := a.Schema().checkedRule(c, c.Auth.Rule)
+	if err != nil {
+		a.log.Warn("an auth rule no longer compiles; nobody signs in", "collection", c.Name, "rule", c.Auth.Rule, "err", err)
+		return nil, notFound(c, id)
+	}
+	rec, err := visible(ctx, a.store, c, id, expr.Bind(cond, requestEnv(nil, "", nil)))
+	if err == nil && rec == nil {
+		err = notFound(c, id)
+	}
+	return rec, err
+}
+
 // Authenticate returns the principal of a session token, or ErrUnauthenticated
-// (unknown, expired or revoked token, or a deleted user).
+// (unknown, expired or revoked token, a deleted user, or one the
+// collection's auth rule no longer admits). It reads the database every
+// time, so a revocation on any instance holds at once.
 func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
 		return nil, Errorf(CodeUnauthenticated, "no token")
 	}
-	s, err := a.store.SessionByHash(ctx, HashToken(token), Now())
+	invalid := Errorf(CodeUnauthenticated, "the token is invalid, expired or revoked")
+	s, err := a.store.SessionByHash(ctx, HashToken(token), a.now())
 	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(CodeUnauthenticated, "the token is invalid, expired or revoked")
+		return nil, invalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	c := a.Schema().Collection(s.Collection)
-	if c == nil {
-		return nil, Errorf(CodeUnauthenticated, "the token is invalid, expired or revoked")
+	if c == nil || !c.IsAuth() {
+		return nil, invalid
 	}
-	rec, err := a.store.GetRecord(ctx, c, s.RecordID)
+	rec, err := a.admitted(ctx, c, s.RecordID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(CodeUnauthenticated, "the token is invalid, expired or revoked")
+		return nil, invalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)

@@ -64,7 +64,7 @@ func (a *App) Condition(who *Principal, s *Schema, collection, filter string, en
 	if strings.TrimSpace(filter) == "" {
 		return nil, nil
 	}
-	cond, err := expr.ParseCheck(filter, s, collection, expr.Options{Hidden: who.IsSuperuser(), Request: true})
+	cond, err := expr.ParseCheck(filter, callerSchema(who, s), collection, expr.Options{Hidden: who.IsSuperuser(), Request: true})
 	if err != nil {
 		return nil, filterError(CodeInvalidFilter, "filter", err)
 	}
@@ -173,7 +173,7 @@ func (a *App) recordQuery(who *Principal, c *Collection, q ListQuery, env *expr.
 			rq.Sort = append(rq.Sort, SortKey{Field: k.Field, Random: true})
 			continue
 		}
-		p, err := expr.ResolvePath(s, c.Name, strings.Split(k.Field, "."), opt)
+		p, err := expr.ResolvePath(callerSchema(who, s), c.Name, strings.Split(k.Field, "."), opt)
 		if err != nil {
 			return rq, filterError(CodeInvalidSort, "sort", err)
 		}

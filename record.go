@@ -32,6 +32,27 @@ type Record struct {
 	// Expand holds the related records a read expanded (see ExpandRecords),
 	// by relation name; a single relation holds at most one. Nil otherwise.
 	Expand map[string][]*Record
+	// Withheld names the fields the caller a service read the record for
+	// may not see (an auth record's email, by emailVisibility): answers
+	// leave them out. Data still holds them.
+	Withheld []string
+}
+
+// Withhold marks a field as withheld from the record's reader.
+func (r *Record) Withhold(name string) {
+	if !r.IsWithheld(name) {
+		r.Withheld = append(r.Withheld, name)
+	}
+}
+
+// IsWithheld reports whether a field is withheld from the record's reader.
+func (r *Record) IsWithheld(name string) bool {
+	for _, n := range r.Withheld {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns the value of a field, or nil.
@@ -49,6 +70,7 @@ func (r *Record) Set(name string, v any) {
 // copy shares r's Expand.
 func (r *Record) Clone() *Record {
 	n := *r
+	n.Withheld = append([]string(nil), r.Withheld...)
 	n.Data = make(map[string]any, len(r.Data))
 	for k, v := range r.Data {
 		if s, ok := v.([]string); ok {

@@ -43,14 +43,17 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 	if err != nil {
 		return nil, err
 	}
+	var rec *Record
 	if cond == nil {
-		return a.records(ctx).GetRecord(ctx, c, id)
-	}
-	rec, err := visible(ctx, a.records(ctx), c, id, cond)
-	if err == nil && rec == nil {
+		rec, err = a.records(ctx).GetRecord(ctx, c, id)
+	} else if rec, err = visible(ctx, a.records(ctx), c, id, cond); err == nil && rec == nil {
 		err = notFound(c, id)
 	}
-	return rec, err
+	if err != nil {
+		return nil, err
+	}
+	a.withholdEmails(ctx, who, c, []*Record{rec})
+	return rec, nil
 }
 
 // ListRecords returns a page of records under the collection's list rule,
@@ -76,6 +79,7 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 		return nil, err
 	}
 	list.NextCursor = encodeCursor(rq.Sort, list.Next)
+	a.withholdEmails(ctx, who, c, list.Items)
 	return list, nil
 }
 
@@ -87,6 +91,10 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		return nil, err
 	}
 	rule, err := a.ruleCond(who, c, c.Rules.Create, "creating "+c.Name+" records", envOf(who, "POST", body))
+	if err != nil {
+		return nil, err
+	}
+	manage, err := a.checkAuthCreate(who, c, body)
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +142,29 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 		if err := recheck(e.Collection, e.Record, hooked); err != nil {
 			return err
 		}
-		if rule == nil {
+		if rule == nil && manage == nil {
 			return a.records(e.Context).InsertRecord(e.Context, e.Collection, e.Record)
 		}
-		// The create rule must hold for the record as stored: write it,
-		// check, and roll back when it does not.
+		// The create rule (and the manage rule, for a record created
+		// verified) must hold for the record as stored: write it, check,
+		// and roll back when one does not.
 		return a.inTx(e.Context, func(ctx context.Context, tx RecordStore) error {
 			if err := tx.InsertRecord(ctx, e.Collection, e.Record); err != nil {
 				return err
 			}
-			rec, err := visible(ctx, tx, e.Collection, e.Record.ID, rule)
-			if err == nil && rec == nil {
-				err = refused(who, "creating this "+c.Name+" record")
+			for _, cond := range []expr.Cond{rule, manage} {
+				if cond == nil {
+					continue
+				}
+				rec, err := visible(ctx, tx, e.Collection, e.Record.ID, cond)
+				if err == nil && rec == nil {
+					err = refused(who, "creating this "+c.Name+" record")
+				}
+				if err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		})
 	})
 	if err != nil {
@@ -179,6 +196,9 @@ func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id s
 		if errors.Is(err, ErrPreconditionFailed) && ifMatch == "" && attempt < 3 {
 			continue
 		}
+		if err == nil {
+			a.withholdEmails(ctx, who, c, []*Record{rec})
+		}
 		return rec, err
 	}
 }
@@ -190,6 +210,9 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != cur.ETag() {
 		return nil, Errorf(CodePreconditionFailed, "the record changed since that version")
+	}
+	if err := a.checkAuthUpdate(ctx, who, c, cur, body); err != nil {
+		return nil, err
 	}
 	r := cur.Clone()
 	now := Now()
@@ -282,6 +305,10 @@ func (a *App) applyBody(c *Collection, r *Record, body Body, create bool, fe *Fi
 		case ColCreated, ColUpdated, "collectionName", "collectionId", "expand":
 			fe.Add(name, FieldReadOnly, "is set by the server")
 			continue
+		case "oldPassword":
+			if c.IsAuth() {
+				continue // checked by checkAuthUpdate
+			}
 		case "passwordConfirm":
 			if c.IsAuth() {
 				var confirm string

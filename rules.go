@@ -22,23 +22,31 @@ var ruleOptions = expr.Options{Hidden: true, Request: true}
 
 // checkRuleSyntax parses every expression rule of c, for Validate.
 func (c *Collection) checkRuleSyntax(fe *FieldErrors) {
-	for _, r := range c.Rules.named() {
+	for _, r := range c.namedRules() {
 		if r.rule == nil || strings.TrimSpace(*r.rule) == "" {
 			continue
 		}
 		if _, err := expr.Parse(*r.rule); err != nil {
-			fe.Add("rules."+r.name, FieldInvalid, "%v", err)
+			fe.Add(r.key, FieldInvalid, "%v", err)
 		}
 	}
 }
 
 type namedRule struct {
-	name string
+	key  string // where errors name it: rules.list, ..., auth.rule
 	rule *string
 }
 
-func (r Rules) named() []namedRule {
-	return []namedRule{{"list", r.List}, {"view", r.View}, {"create", r.Create}, {"update", r.Update}, {"delete", r.Delete}}
+// namedRules lists every rule of c: the actions', the manage rule and the
+// auth rule of an auth collection.
+func (c *Collection) namedRules() []namedRule {
+	r := c.Rules
+	out := []namedRule{{"rules.list", r.List}, {"rules.view", r.View}, {"rules.create", r.Create},
+		{"rules.update", r.Update}, {"rules.delete", r.Delete}, {"rules.manage", r.Manage}}
+	if c.Auth != nil {
+		out = append(out, namedRule{"auth.rule", &c.Auth.Rule})
+	}
+	return out
 }
 
 // checkRules checks every expression rule of c against the schema c will
@@ -54,12 +62,12 @@ func (a *App) checkRules(c *Collection, replaces string) error {
 	}
 	s := NewSchema(cur.Version, append(cols, c))
 	var fe FieldErrors
-	for _, r := range c.Rules.named() {
+	for _, r := range c.namedRules() {
 		if r.rule == nil || strings.TrimSpace(*r.rule) == "" {
 			continue
 		}
 		if _, err := expr.ParseCheck(*r.rule, s, c.Name, ruleOptions); err != nil {
-			fe.Add("rules."+r.name, FieldInvalid, "%v", err)
+			fe.Add(r.key, FieldInvalid, "%v", err)
 		}
 	}
 	return fe.Err(CodeInvalidSchema, "a rule does not compile")

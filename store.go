@@ -46,12 +46,7 @@ type Store interface {
 	// each. Without groups it returns one row, also over no records.
 	Aggregate(ctx context.Context, c *Collection, q AggregateQuery) ([]AggregateRow, error)
 
-	// CreateSession stores a session (only the token's hash).
-	CreateSession(ctx context.Context, s *Session) error
-	// SessionByHash returns the unexpired session with that token hash, or ErrNotFound.
-	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
-	// DeleteSessions ends every session of one record.
-	DeleteSessions(ctx context.Context, collection, recordID string) error
+	AuthStore
 
 	// Events returns events with a sequence above after, oldest first.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
@@ -87,7 +82,8 @@ type RecordStore interface {
 	// GetRecord returns one record or ErrNotFound.
 	GetRecord(ctx context.Context, c *Collection, id string) (*Record, error)
 	// FindRecord returns the record whose field equals value, or ErrNotFound
-	// (an unknown field is invalid_query).
+	// (an unknown field is invalid_query). The email of an auth collection
+	// equals value without regard to the case of ASCII letters (FoldEmail).
 	FindRecord(ctx context.Context, c *Collection, field string, value any) (*Record, error)
 	// RecordsWhereIn returns the records of c whose field holds one of
 	// values, ordered by id: field is id or a single relation (equal to a
@@ -167,12 +163,90 @@ type RecordList struct {
 	NextCursor string
 }
 
+// AuthStore keeps what signing in needs: sessions, the single-use tokens
+// of the auth flows and the throttle counters. It is part of Store. Every
+// check reads the database, so a change made on one instance holds on
+// every other at once.
+type AuthStore interface {
+	// CreateSession stores a session (only the token's hash).
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns the unexpired session with that token hash, or ErrNotFound.
+	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
+	// SessionByID returns the session with that id, expired or not (without
+	// its token hash), or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// Sessions returns the unexpired sessions of one record (without their
+	// token hashes), newest first.
+	Sessions(ctx context.Context, collection, recordID string, now time.Time) ([]*Session, error)
+	// RotateSession gives session id a new token hash and expiry when its
+	// token hash is still oldHash, else it is ErrNotFound: the old token
+	// stops working at once, and of two refreshes with it only one wins.
+	RotateSession(ctx context.Context, id string, oldHash, newHash []byte, expires time.Time) error
+	// DeleteSession ends one session; ErrNotFound when there is none.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessions ends every session of one record.
+	DeleteSessions(ctx context.Context, collection, recordID string) error
+
+	// CreateAuthToken stores a token of an auth flow (only its secret's hash).
+	CreateAuthToken(ctx context.Context, t *AuthToken) error
+	// UseAuthToken counts one attempt on the unexpired token id and returns
+	// the token with its attempts so far (this one included), or
+	// ErrNotFound. Counting before the caller compares the secret bounds
+	// the guesses even when they race.
+	UseAuthToken(ctx context.Context, id string, now time.Time) (*AuthToken, error)
+	// DeleteAuthToken deletes the token id; ErrNotFound when it is gone
+	// already, so of two callers that used it only one consumes it.
+	DeleteAuthToken(ctx context.Context, id string) error
+	// DeleteAuthTokens deletes every token of a kind of one record.
+	DeleteAuthTokens(ctx context.Context, collection, recordID, kind string) error
+
+	// HitThrottle adds one to the counter key and returns its hits and the
+	// start of its window. A counter whose window started at or before
+	// windowStart (or none) starts again at 1, its window at now.
+	HitThrottle(ctx context.Context, key []byte, now, windowStart time.Time) (hits int, started time.Time, err error)
+	// ForgiveThrottle takes one from the counter key when it is above 0
+	// and its window started after windowStart.
+	ForgiveThrottle(ctx context.Context, key []byte, windowStart time.Time) error
+	// ResetThrottle deletes the counter key.
+	ResetThrottle(ctx context.Context, key []byte) error
+
+	// PurgeAuth deletes the sessions and tokens that expired before now and
+	// the counters whose window started before windowStart.
+	PurgeAuth(ctx context.Context, now, windowStart time.Time) (int64, error)
+}
+
 // Session is a signed-in user's session. Only the hash of its token is kept.
 type Session struct {
 	ID         string
 	Collection string
 	RecordID   string
 	TokenHash  []byte
+	// Method is how the session began (SessionPassword, ...).
+	Method  string
+	Created time.Time
+	Expires time.Time
+}
+
+// How sessions begin.
+const (
+	SessionPassword    = "password"
+	SessionOTP         = "otp"
+	SessionImpersonate = "impersonate"
+)
+
+// AuthToken is a single-use token of an auth flow: a verification, a
+// password reset, an email change or a one-time code. Only a hash of its
+// secret is kept.
+type AuthToken struct {
+	ID         string
+	Kind       string
+	Collection string
+	RecordID   string
+	// Email is the address the token was sent to: the record's email, or
+	// the new one of an email change.
+	Email      string
+	SecretHash []byte
+	Attempts   int
 	Created    time.Time
 	Expires    time.Time
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"loam"
 )
@@ -44,6 +46,9 @@ type errorBody struct {
 // the request id.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e, status := publicError(r, err)
+	if e.Code == loam.CodeRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	writeJSON(w, status, errorBody{Status: status, Code: e.Code, Message: e.Message, Errors: e.Fields})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -110,6 +111,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		ri := &reqInfo{id: id, log: s.log}
 		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = loam.WithClientIP(ctx, host) // for the sign-in and mail throttles
+		}
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {

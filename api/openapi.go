@@ -462,14 +462,21 @@ func (b *docBuilder) collectionSchemas() {
 			"null: superusers only; \"\": everyone; else an expression in the filter language.")
 	}
 	ruleProps := []openapi.Property{prop("list", rule()), prop("view", rule()), prop("create", rule()),
-		prop("update", rule()), prop("delete", rule())}
+		prop("update", rule()), prop("delete", rule()),
+		prop("manage", describe(&openapi.Schema{Type: openapi.Types{"string", "null"}},
+			"Auth collections only: who may change others' email, verified and password; absent or null: superusers only."))}
 	c.Schemas["CollectionRules"] = object([]string{"list", "view", "create", "update", "delete"}, ruleProps...)
 	c.Schemas["NewCollectionRules"] = describe(object(nil, ruleProps...), "Rules left out stay or become null.")
 	c.Schemas["AuthOptions"] = object(nil,
 		prop("identityFields", arrayOf(stringSchema())),
 		prop("minPasswordLength", &openapi.Schema{Type: openapi.Types{"integer"}, Minimum: floatp(0)}),
 		prop("tokenTTL", describe(&openapi.Schema{Type: openapi.Types{"integer"}, Minimum: floatp(0)},
-			"How long a session token lives, in seconds.")))
+			"How long a session token lives, in seconds.")),
+		prop("methods", describe(object(nil,
+			prop("password", boolSchema()), prop("otp", boolSchema()),
+			prop("oauth2", arrayOf(stringSchema())), prop("mfa", boolSchema())), "The sign-in methods that are on.")),
+		prop("rule", describe(stringSchema(),
+			"An expression every signed-in record must meet, at sign-in and on every request; \"\" for none.")))
 	kind := &openapi.Schema{Type: openapi.Types{"string"}, Enum: []any{loam.CollectionBase, loam.CollectionAuth}}
 	c.Schemas["Collection"] = object([]string{"id", "name", "type", "fields", "indexes", "rules", "created", "updated"},
 		prop("id", idSchema()), prop("name", stringSchema()), prop("type", kind), prop("system", boolSchema()),

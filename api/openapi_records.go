@@ -200,7 +200,78 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 				"The value of one of the identity fields: "+strings.Join(c.Auth.IdentityFields, ", ")+".")),
 			prop("password", &openapi.Schema{Type: openapi.Types{"string"}, MinLength: intp(1), WriteOnly: true}))),
 		Responses: b.responses(map[string]*openapi.Response{"200": okJSON("Signed in.", openapi.Ref(c.Name+"Auth"))},
-			http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)})
+			http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
+			http.StatusUnsupportedMediaType, http.StatusTooManyRequests)})
+	b.authFlows(c, tags)
+}
+
+// authFlows adds the session and mail routes of an auth collection.
+func (b *docBuilder) authFlows(c *loam.Collection, tags []string) {
+	base := "/api/collections/" + c.Name + "/auth/"
+	str := func() *openapi.Schema { return &openapi.Schema{Type: openapi.Types{"string"}, MinLength: intp(1)} }
+	signedIn := map[string]*openapi.Response{"200": okJSON("A new session.", openapi.Ref(c.Name+"Auth"))}
+	done := map[string]*openapi.Response{"204": {Description: "Done."}}
+	common := []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusTooManyRequests}
+	post := func(path, id, summary string, body *openapi.Schema, success map[string]*openapi.Response, params ...*openapi.Parameter) {
+		o := &openapi.Operation{OperationID: c.Name + "." + id, Summary: summary, Tags: tags, Parameters: params,
+			Responses: b.responses(success, common...)}
+		if body != nil {
+			o.RequestBody = jsonBody(body)
+		}
+		b.op(base+path, "POST", o)
+	}
+	email := object([]string{"email"}, prop("email", str()))
+	token := object([]string{"token"}, prop("token", str()))
+	post("refresh", "authRefresh", "A new token for this session (the old one stops working)", nil, signedIn)
+	post("logout", "authLogout", "End this session", nil, done)
+	post("otp/request", "otpRequest", "Mail a one-time code", email, map[string]*openapi.Response{
+		"200": okJSON("The code's id, whether or not the account exists.", object([]string{"otpId"}, prop("otpId", str())))})
+	post("otp/verify", "otpVerify", "Sign in with a one-time code",
+		object([]string{"otpId", "code"}, prop("otpId", str()), prop("code", str())), signedIn)
+	post("verify/request", "verifyRequest", "Mail a verification link", email, done)
+	post("verify/confirm", "verifyConfirm", "Verify the email with the link's token", token, done)
+	post("reset/request", "resetRequest", "Mail a password reset link", email, done)
+	post("reset/confirm", "resetConfirm", "Set a new password with the link's token (ends every session)",
+		object([]string{"token", "password"}, prop("token", str()),
+			prop("password", &openapi.Schema{Type: openapi.Types{"string"}, MinLength: intp(1), WriteOnly: true}),
+			prop("passwordConfirm", &openapi.Schema{Type: openapi.Types{"string"}, WriteOnly: true})), done)
+	post("email-change/request", "emailChangeRequest", "Mail a link to a new address",
+		object([]string{"newEmail"}, prop("newEmail", str()),
+			prop("password", &openapi.Schema{Type: openapi.Types{"string"}, WriteOnly: true})), done)
+	post("email-change/confirm", "emailChangeConfirm", "Change the email with the link's token",
+		object([]string{"token"}, prop("token", str()),
+			prop("password", &openapi.Schema{Type: openapi.Types{"string"}, WriteOnly: true})), done)
+	b.doc.Paths[base+"email-change/confirm"].Post.Responses["409"] = &openapi.Response{Ref: "#/components/responses/" + b.errorResponse(http.StatusConflict)}
+	post("impersonate/{id}", "impersonate", "Superusers: a session as this record (logged)",
+		object(nil, prop("duration", describe(&openapi.Schema{Type: openapi.Types{"integer"}, Minimum: floatp(1)},
+			"How long the session lives, in seconds."))),
+		map[string]*openapi.Response{"200": okJSON("A session as the record, which is answered as superusers see it.",
+			object([]string{"token", "record"}, prop("token", str()), prop("record", b.recordSchema(c, true))))},
+		b.paramRef("recordId"))
+	session := object([]string{"id", "method", "created", "expires", "current"}, prop("id", str()),
+		prop("method", stringSchema()), prop("created", dateTime()), prop("expires", dateTime()), prop("current", boolSchema()))
+	recordIDParam := &openapi.Parameter{Name: "recordId", In: "query", Schema: idSchema(),
+		Description: "Superusers: the record whose sessions to list or end."}
+	b.op(base+"sessions", "GET", &openapi.Operation{OperationID: c.Name + ".sessions", Summary: "List the caller's sessions",
+		Tags: tags, Parameters: []*openapi.Parameter{recordIDParam},
+		Responses: b.responses(map[string]*openapi.Response{"200": okJSON("Sessions.",
+			object([]string{"items"}, prop("items", arrayOf(session))))}, common...)})
+	b.op(base+"sessions", "DELETE", &openapi.Operation{OperationID: c.Name + ".endSessions", Summary: "End every session",
+		Tags: tags, Parameters: []*openapi.Parameter{recordIDParam}, Responses: b.responses(done, common...)})
+	b.op(base+"sessions/{session}", "DELETE", &openapi.Operation{OperationID: c.Name + ".endSession", Summary: "End one session",
+		Tags: tags, Parameters: []*openapi.Parameter{{Name: "session", In: "path", Required: true, Schema: str()}},
+		Responses: b.responses(done, common...)})
+	enabled := func(extra ...openapi.Property) *openapi.Schema {
+		return object(nil, append([]openapi.Property{prop("enabled", boolSchema())}, extra...)...)
+	}
+	b.op(base+"methods", "GET", &openapi.Operation{OperationID: c.Name + ".methods", Summary: "The sign-in methods that are on",
+		Tags: tags, Security: []openapi.SecurityRequirement{{}},
+		Responses: b.responses(map[string]*openapi.Response{"200": okJSON("The methods.", object(nil,
+			prop("password", enabled(prop("identityFields", arrayOf(stringSchema())))),
+			prop("otp", enabled(prop("duration", &openapi.Schema{Type: openapi.Types{"integer"}}))),
+			prop("oauth2", enabled(prop("providers", arrayOf(&openapi.Schema{})))),
+			prop("mfa", enabled())))}, common...)})
 }
 
 // recordSchema is a record of c as answered: id, collectionName, created,
@@ -226,6 +297,7 @@ func (b *docBuilder) recordSchema(c *loam.Collection, showHidden bool) *openapi.
 			continue
 		}
 		s := valueSchema(c, f)
+		withheld := c.IsAuth() && f.Name == "email" && !showHidden // unless emailVisibility, or the record itself
 		switch {
 		case f.Required: // required values are never empty
 		case f.MultiValued(): // no value is an empty list, never null
@@ -238,7 +310,9 @@ func (b *docBuilder) recordSchema(c *loam.Collection, showHidden bool) *openapi.
 		}
 		s.Description = fieldDescription(f)
 		props = append(props, prop(f.Name, s))
-		required = append(required, f.Name)
+		if !withheld {
+			required = append(required, f.Name)
+		}
 	}
 	if expandable {
 		props = append(props, prop("expand", describe(mapOf(&openapi.Schema{AnyOf: []*openapi.Schema{

@@ -12,7 +12,8 @@ import (
 
 // appendRecord renders a record as JSON: id, collectionName, created,
 // updated, then the fields in schema order. Passwords are never rendered;
-// hidden fields only for superusers.
+// hidden fields only for superusers; fields the record withholds from its
+// reader (an auth record's email) not at all.
 func appendRecord(b []byte, c *loam.Collection, r *loam.Record, superuser bool) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, r.ID)
@@ -24,7 +25,7 @@ func appendRecord(b []byte, c *loam.Collection, r *loam.Record, superuser bool) 
 	b = appendTime(b, r.Updated)
 	for i := range c.Fields {
 		f := &c.Fields[i]
-		if f.Type == loam.TypePassword || (f.Hidden && !superuser) {
+		if f.Type == loam.TypePassword || (f.Hidden && !superuser) || r.IsWithheld(f.Name) {
 			continue
 		}
 		b = append(b, ',')
@@ -73,7 +74,7 @@ func appendSelected(b []byte, c *loam.Collection, r *loam.Record, superuser bool
 	}
 	for i := range c.Fields {
 		f := &c.Fields[i]
-		if f.Type == loam.TypePassword || (f.Hidden && !superuser) {
+		if f.Type == loam.TypePassword || (f.Hidden && !superuser) || r.IsWithheld(f.Name) {
 			continue
 		}
 		if ok, _ := sel.Pick(f.Name); ok {

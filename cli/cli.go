@@ -12,9 +12,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"loam"
+	"loam/mail"
 	"loam/postgres"
 	"loam/sqlite"
 )
@@ -37,6 +39,12 @@ Common flags (each also read from the environment as LOAM_<NAME>):
   --log-level L    debug, info, warn or error (default info)
 Serve flags:
   --http ADDR      listen address (default 127.0.0.1:8090)
+  --app-url URL    where links in mails lead (default http://ADDR)
+  --smtp-host H    SMTP server for the mails of the auth flows (none: no mail is sent)
+  --smtp-port N    its port (default 587; 465 speaks TLS from the start)
+  --smtp-username U, --smtp-password P
+                   AUTH PLAIN credentials (prefer LOAM_SMTP_PASSWORD to the flag)
+  --mail-from A    the sender, such as 'Acme <noreply@acme.example>' (required with --smtp-host)
 `
 
 // Main runs one command and returns the process exit code.
@@ -86,6 +94,13 @@ type options struct {
 	http      string
 	logFormat string
 	logLevel  string
+
+	appURL       string
+	smtpHost     string
+	smtpPort     string
+	smtpUsername string
+	smtpPassword string
+	mailFrom     string
 }
 
 // newCommand returns a command's flag set, with the shared flags declared
@@ -117,7 +132,34 @@ func (o *options) flags(fs *flag.FlagSet, withHTTP bool) {
 	fs.StringVar(&o.logLevel, "log-level", env("LOAM_LOG_LEVEL", "info"), "debug, info, warn, error")
 	if withHTTP {
 		fs.StringVar(&o.http, "http", env("LOAM_HTTP", "127.0.0.1:8090"), "listen address")
+		fs.StringVar(&o.appURL, "app-url", env("LOAM_APP_URL", ""), "where links in mails lead (default http://ADDR)")
+		fs.StringVar(&o.smtpHost, "smtp-host", env("LOAM_SMTP_HOST", ""), "SMTP server for mails (none: no mail is sent)")
+		fs.StringVar(&o.smtpPort, "smtp-port", env("LOAM_SMTP_PORT", "587"), "SMTP port")
+		fs.StringVar(&o.smtpUsername, "smtp-username", env("LOAM_SMTP_USERNAME", ""), "SMTP username")
+		fs.StringVar(&o.smtpPassword, "smtp-password", env("LOAM_SMTP_PASSWORD", ""), "SMTP password")
+		fs.StringVar(&o.mailFrom, "mail-from", env("LOAM_MAIL_FROM", ""), "the sender of mails")
 	}
+}
+
+// mailer returns the SMTP sender the mail flags configure, or nil without
+// --smtp-host.
+func (o *options) mailer(log *slog.Logger) (loam.Mailer, error) {
+	if o.smtpHost == "" {
+		return nil, nil
+	}
+	port, err := strconv.Atoi(o.smtpPort)
+	if err != nil || port <= 0 || port > 65535 {
+		return nil, usageError{fmt.Sprintf("--smtp-port %q: want a port number", o.smtpPort)}
+	}
+	if o.mailFrom == "" {
+		return nil, usageError{"--mail-from is required with --smtp-host"}
+	}
+	m, err := mail.New(mail.Config{Host: o.smtpHost, Port: port, Username: o.smtpUsername, Password: o.smtpPassword,
+		From: o.mailFrom, Logger: log})
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return m, nil
 }
 
 func env(name, def string) string {
@@ -182,7 +224,16 @@ func (o *options) openApp(ctx context.Context, log *slog.Logger) (*loam.App, err
 	if err != nil {
 		return nil, err
 	}
-	app, err := loam.New(loam.Config{Store: store, Logger: log})
+	mailer, err := o.mailer(log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	appURL := o.appURL
+	if appURL == "" && o.http != "" {
+		appURL = "http://" + o.http
+	}
+	app, err := loam.New(loam.Config{Store: store, Logger: log, Mailer: mailer, AppURL: appURL})
 	if err != nil {
 		store.Close()
 		return nil, err

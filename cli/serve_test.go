@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"loam/cli"
+	"loam/mail/mailtest"
 )
 
 // served is a `loam serve` running in-process.
@@ -189,5 +191,55 @@ func TestCLIServeHidesPassword(t *testing.T) {
 		if strings.Contains(l, secret) {
 			t.Errorf("stdout shows the database password: %q", l)
 		}
+	}
+}
+
+// TestCLIServeMailFlags: mail flags that cannot work stop serve at once
+// with a usage error (exit 2), before it listens.
+func TestCLIServeMailFlags(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "sqlite")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--smtp-host", "127.0.0.1"}, "--mail-from is required"},
+		{[]string{"--smtp-host", "127.0.0.1", "--mail-from", "x@example.com", "--smtp-port", "smtp"}, "--smtp-port"},
+		{[]string{"--smtp-host", "127.0.0.1", "--mail-from", "not an address"}, "not an address"},
+	} {
+		r := run(t, b.cmd(append([]string{"serve", "--http", "127.0.0.1:0"}, tc.args...)...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("serve %v: want exit 2 saying %q, got %s", tc.args, tc.want, r)
+		}
+	}
+}
+
+// TestCLIServeSendsMail: serve with the mail flags sends the auth flows'
+// mails through the SMTP server they name, with links to --app-url.
+func TestCLIServeSendsMail(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "sqlite")
+	if r := run(t, b.cmd("superuser", "create", "boss@example.com", "a long password")...); r.code != 0 {
+		t.Fatalf("superuser create: %s", r)
+	}
+	smtpd := mailtest.Start(t, mailtest.Options{Username: "loam", Password: "smtp secret"})
+	s := startServe(t, b, "--smtp-host", smtpd.Host, "--smtp-port", strconv.Itoa(smtpd.Port), "--smtp-username", "loam",
+		"--smtp-password", "smtp secret", "--mail-from", "Acme <noreply@acme.example>", "--app-url", "https://acme.example")
+	m := servingRe.FindStringSubmatch(s.line(t))
+	if m == nil {
+		t.Fatal("no URL line")
+	}
+	resp, err := http.Post(m[1]+"collections/_superusers/auth/reset/request", "application/json",
+		strings.NewReader(`{"email":"boss@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("reset/request: %d", resp.StatusCode)
+	}
+	mail := smtpd.WaitFor(t, "boss@example.com", 0, 20*time.Second)
+	if !strings.Contains(mail.Text, "https://acme.example/auth/_superusers/reset#token=") {
+		t.Errorf("the mail holds no link to --app-url:\n%s", mail.Text)
 	}
 }

@@ -655,3 +655,9 @@ func TestCatalogRestrictViolation(t *testing.T) {
 		t.Errorf("the referenced author is gone: %v", err)
 	}
 }
+
+// TestCatalogFoldAuthEmails: an auth collection made before emails were
+// unique without regard to case gets its index over lower(email).
+func TestCatalogFoldAuthEmails(t *testing.T) {
+	sqlstoretest.FoldAuthEmails(t, catalogStore(t))
+}

@@ -129,7 +129,9 @@ func (s *Store) indexDefs(c *loam.Collection) map[string]string {
 	table := quote(c.Name)
 	for i := range c.Fields {
 		f := &c.Fields[i]
-		if f.Unique {
+		if f.Unique && c.FoldsCase(f) {
+			out[foldedIndexName(c, f)] = "CREATE UNIQUE INDEX " + quote(foldedIndexName(c, f)) + " ON " + table + " (lower(" + quote(f.Name) + "))"
+		} else if f.Unique {
 			out[uniqueIndexName(c, f)] = "CREATE UNIQUE INDEX " + quote(uniqueIndexName(c, f)) + " ON " + table + " (" + s.d.IndexColumn(quote(f.Name)) + ")"
 		}
 		if f.Type == loam.TypeRelation && !f.Multiple && !f.Unique {

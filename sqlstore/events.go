@@ -47,9 +47,13 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]loam.Even
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess *loam.Session) error {
 	b := &builder{d: s.d}
-	b.sql("INSERT INTO _sessions (id, collection, record_id, token_hash, created, expires) VALUES (").
+	method := sess.Method
+	if method == "" {
+		method = loam.SessionPassword
+	}
+	b.sql("INSERT INTO _sessions (id, collection, record_id, token_hash, method, created, expires) VALUES (").
 		arg(sess.ID).sql(", ").arg(sess.Collection).sql(", ").arg(sess.RecordID).sql(", ").arg(sess.TokenHash).sql(", ").
-		arg(s.d.EncodeTime(sess.Created)).sql(", ").arg(s.d.EncodeTime(sess.Expires)).sql(")")
+		arg(method).sql(", ").arg(s.d.EncodeTime(sess.Created)).sql(", ").arg(s.d.EncodeTime(sess.Expires)).sql(")")
 	if _, err := s.writeOne(ctx, b); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -59,25 +63,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *loam.Session) error {
 // SessionByHash returns the unexpired session with that token hash.
 func (s *Store) SessionByHash(ctx context.Context, hash []byte, now time.Time) (*loam.Session, error) {
 	b := &builder{d: s.d}
-	b.sql("SELECT id, collection, record_id, created, expires FROM _sessions WHERE token_hash = ").arg(hash).
+	b.sql("SELECT ", sessionColumns, " FROM _sessions WHERE token_hash = ").arg(hash).
 		sql(" AND expires > ").arg(s.d.EncodeTime(now))
-	var sess loam.Session
-	var created, expires any
-	err := queryRow(ctx, s.db, []any{&sess.ID, &sess.Collection, &sess.RecordID, &created, &expires}, b.String(), b.args...)
-	if err == errNoRows {
-		return nil, loam.Errorf(loam.CodeNotFound, "no such session")
-	}
+	sess, err := s.session(ctx, b)
 	if err != nil {
-		return nil, fmt.Errorf("find session: %w", err)
-	}
-	if sess.Created, err = asTime(created); err != nil {
-		return nil, fmt.Errorf("find session: %w", err)
-	}
-	if sess.Expires, err = asTime(expires); err != nil {
-		return nil, fmt.Errorf("find session: %w", err)
+		return nil, err
 	}
 	sess.TokenHash = hash
-	return &sess, nil
+	return sess, nil
 }
 
 // DeleteSessions ends every session of one record.

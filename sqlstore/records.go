@@ -38,7 +38,12 @@ func (s *Store) FindRecord(ctx context.Context, c *loam.Collection, field string
 		return nil, loam.Errorf(loam.CodeInvalidQuery, "unknown field %q", field)
 	}
 	b := &builder{d: s.d}
-	b.sql(s.sqlFor(c).selectFrom, " WHERE ", quote(f.Name), " = ").arg(s.d.Encode(f, value)).sql(" ORDER BY id LIMIT 1")
+	if str, ok := value.(string); ok && c.FoldsCase(f) {
+		b.sql(s.sqlFor(c).selectFrom, " WHERE lower(", quote(f.Name), ") = ").arg(loam.FoldEmail(str))
+	} else {
+		b.sql(s.sqlFor(c).selectFrom, " WHERE ", quote(f.Name), " = ").arg(s.d.Encode(f, value))
+	}
+	b.sql(" ORDER BY id LIMIT 1")
 	rows, err := s.db.Query(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("find record: %w", err)
@@ -480,7 +485,11 @@ func (s *Store) checkRecord(ctx context.Context, tx Querier, c *loam.Collection,
 			continue
 		}
 		if f.Unique {
-			taken, err := s.exists(ctx, tx, c.Name, []string{f.Name}, []any{s.d.Encode(f, v)}, r.ID)
+			col, val := quote(f.Name), s.d.Encode(f, v)
+			if str, ok := v.(string); ok && c.FoldsCase(f) {
+				col, val = "lower("+col+")", loam.FoldEmail(str)
+			}
+			taken, err := s.exists(ctx, tx, c.Name, []string{col}, []any{val}, r.ID)
 			if err != nil {
 				return err
 			}
@@ -518,7 +527,11 @@ func (s *Store) checkRecord(ctx context.Context, tx Querier, c *loam.Collection,
 		if vals == nil {
 			continue
 		}
-		taken, err := s.exists(ctx, tx, c.Name, ix.Fields, vals, r.ID)
+		cols := make([]string, len(ix.Fields))
+		for i, name := range ix.Fields {
+			cols[i] = quote(name)
+		}
+		taken, err := s.exists(ctx, tx, c.Name, cols, vals, r.ID)
 		if err != nil {
 			return err
 		}
@@ -534,12 +547,13 @@ func (s *Store) checkRecord(ctx context.Context, tx Querier, c *loam.Collection,
 	return conflict.Err(loam.CodeConflict, "a unique value is already taken")
 }
 
-// exists reports whether another row than exceptID has these column values.
+// exists reports whether another row than exceptID has these values in
+// cols (quoted column expressions).
 func (s *Store) exists(ctx context.Context, tx Querier, table string, cols []string, vals []any, exceptID string) (bool, error) {
 	b := &builder{d: s.d}
 	b.sql("SELECT count(*) FROM (SELECT 1 FROM ", quote(table), " WHERE ")
 	for i, col := range cols {
-		b.sql(quote(col), " = ").arg(vals[i]).sql(" AND ")
+		b.sql(col, " = ").arg(vals[i]).sql(" AND ")
 	}
 	b.sql("id <> ").arg(exceptID).sql(" LIMIT 1) t")
 	var n int64

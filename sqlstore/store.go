@@ -62,7 +62,56 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := Migrate(ctx, s.db, s.d, s.migrations); err != nil {
 		return fmt.Errorf("migrate %s: %w", s.d.Name(), err)
 	}
+	if err := s.foldAuthEmails(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", s.d.Name(), err)
+	}
 	return nil
+}
+
+// foldAuthEmails gives the auth collections of a database made before
+// emails were unique without regard to case their index over lower(email),
+// once: a row in _meta records that it was done.
+func (s *Store) foldAuthEmails(ctx context.Context) error {
+	const key = "auth_emails_folded"
+	done := func(q Querier) (bool, error) {
+		var n int64
+		err := queryRow(ctx, q, []any{&n}, `SELECT count(*) FROM _meta WHERE key = '`+key+`'`)
+		return n > 0, err
+	}
+	if ok, err := done(s.db); err != nil || ok {
+		return err
+	}
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if err := s.d.LockSchema(ctx, tx); err != nil {
+			return err
+		}
+		if ok, err := done(tx); err != nil || ok {
+			return err
+		}
+		cols, err := definitions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cols {
+			for i := range c.Fields {
+				f := &c.Fields[i]
+				if !f.Unique || !c.FoldsCase(f) {
+					continue
+				}
+				if _, err := tx.Exec(ctx, "DROP INDEX IF EXISTS "+quote(uniqueIndexName(c, f))); err != nil {
+					return fmt.Errorf("fold emails of %s: %w", c.Name, err)
+				}
+				stmt := "CREATE UNIQUE INDEX IF NOT EXISTS " + quote(foldedIndexName(c, f)) + " ON " + quote(c.Name) + " (lower(" + quote(f.Name) + "))"
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("fold emails of %s (do two emails differ only in case?): %w", c.Name, err)
+				}
+			}
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO _meta (key, value) VALUES ('`+key+`', 1)`)
+		return err
+	})
+	s.schemaChanged()
+	return err
 }
 
 // Ping checks that the database answers and every migration is applied.
@@ -148,6 +197,11 @@ func (b *builder) String() string { return b.sb.String() }
 // Index and constraint names are derived from ids, so renames never touch them
 // and a name never collides across collections.
 func uniqueIndexName(c *loam.Collection, f *loam.Field) string { return "_" + c.ID + "_" + f.ID + "_u" }
+
+// foldedIndexName names the unique index over lower(email) of an auth collection.
+func foldedIndexName(c *loam.Collection, f *loam.Field) string {
+	return "_" + c.ID + "_" + f.ID + "_ci"
+}
 func relationIndexName(c *loam.Collection, f *loam.Field) string {
 	return "_" + c.ID + "_" + f.ID + "_r"
 }
@@ -174,7 +228,7 @@ func fieldOfConstraint(c *loam.Collection, constraint string) string {
 	}
 	for i := range c.Fields {
 		f := &c.Fields[i]
-		if constraint == uniqueIndexName(c, f) || constraint == foreignKeyName(c, f) {
+		if constraint == uniqueIndexName(c, f) || constraint == foldedIndexName(c, f) || constraint == foreignKeyName(c, f) {
 			return f.Name
 		}
 	}

@@ -68,3 +68,68 @@ func QueryAll(t *testing.T, q sqlstore.Querier, ncol int, query string, args ...
 	}
 	return out
 }
+
+// FoldAuthEmails checks that Migrate gives an auth collection made before
+// emails were unique without regard to case (a plain unique index on email)
+// its index over lower(email), once, and that the database itself then
+// refuses an email that differs from another only in case.
+func FoldAuthEmails(t *testing.T, st *sqlstore.Store) {
+	t.Helper()
+	ctx := t.Context()
+	now := loam.Now()
+	users := &loam.Collection{Name: "users", Type: loam.CollectionAuth, Created: now, Updated: now, Fields: []loam.Field{
+		{Name: "email", Type: loam.TypeEmail, System: true, Required: true, Unique: true},
+		{Name: "emailVisibility", Type: loam.TypeBool, System: true},
+		{Name: "verified", Type: loam.TypeBool, System: true},
+		{Name: "password", Type: loam.TypePassword, System: true, Required: true, Hidden: true},
+	}}
+	if err := users.Validate(); err != nil {
+		t.Fatalf("validate users: %v", err)
+	}
+	if err := st.CreateCollection(ctx, users); err != nil {
+		t.Fatalf("create users: %v", err)
+	}
+	email := users.Field("email")
+	folded := `"_` + users.ID + "_" + email.ID + `_ci"`
+	plain := `"_` + users.ID + "_" + email.ID + `_u"`
+	exec := func(stmt string) error {
+		return st.DB().Write(ctx, sqlstore.WriteOptions{}, func(tx sqlstore.Querier) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+	}
+	insert := func(id, email string) error {
+		return exec(`INSERT INTO users (id, created, updated, email, password) VALUES ('` + id +
+			`', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '` + email + `', 'h')`)
+	}
+	// The database as it was before: a plain unique index, not yet folded.
+	for _, stmt := range []string{`DROP INDEX ` + folded, `CREATE UNIQUE INDEX ` + plain + ` ON users (email)`,
+		`DELETE FROM _meta WHERE key = 'auth_emails_folded'`} {
+		if err := exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := insert("aaaaaaaaaaaaaa1", "ann@example.com"); err != nil {
+		t.Fatalf("insert ann: %v", err)
+	}
+	if err := insert("aaaaaaaaaaaaaa2", "Ann@example.com"); err != nil {
+		t.Fatalf("before the upgrade, the index is exact: %v", err)
+	}
+	if err := exec(`DELETE FROM users WHERE id = 'aaaaaaaaaaaaaa2'`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run finds it done
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	if err := insert("aaaaaaaaaaaaaa3", "ANN@example.com"); err == nil {
+		t.Errorf("after the upgrade, the database took an email that differs from another only in case")
+	}
+	if err := insert("aaaaaaaaaaaaaa4", "bob@example.com"); err != nil {
+		t.Errorf("insert bob after the upgrade: %v", err)
+	}
+	if err := exec(`DROP INDEX ` + plain); err == nil {
+		t.Errorf("the plain unique index is still there after the upgrade")
+	}
+}

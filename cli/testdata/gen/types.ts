@@ -68,6 +68,15 @@ export interface AuthOptions {
   minPasswordLength?: number;
   /** How long a session token lives, in seconds. */
   tokenTTL?: number;
+  /** The sign-in methods that are on. */
+  methods?: {
+    password?: boolean;
+    otp?: boolean;
+    oauth2?: Array<string>;
+    mfa?: boolean;
+  };
+  /** An expression every signed-in record must meet, at sign-in and on every request; "" for none. */
+  rule?: string;
 }
 
 export interface Batch {
@@ -169,6 +178,8 @@ export interface CollectionRules {
   update: string | null;
   /** null: superusers only; "": everyone; else an expression in the filter language. */
   delete: string | null;
+  /** Auth collections only: who may change others' email, verified and password; absent or null: superusers only. */
+  manage?: string | null;
 }
 
 export interface Collections {
@@ -290,6 +301,8 @@ export interface NewCollectionRules {
   update?: string | null;
   /** null: superusers only; "": everyone; else an expression in the filter language. */
   delete?: string | null;
+  /** Auth collections only: who may change others' email, verified and password; absent or null: superusers only. */
+  manage?: string | null;
 }
 
 export interface PostsAggregate {
@@ -452,7 +465,7 @@ export interface UsersAuth {
     /** Format: date-time. */
     readonly updated: string;
     /** An email field, unique. Format: email. */
-    email: string;
+    email?: string;
     /** A bool field. */
     emailVisibility: boolean | null;
     /** A bool field. */
