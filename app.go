@@ -32,6 +32,9 @@ type Config struct {
 	Store Store
 	// Logger receives the app's logs; nil discards them.
 	Logger *slog.Logger
+	// MessageSender sends the mails of the built-in job kind "mail"; nil
+	// leaves such jobs failing with ErrNoMessageSender.
+	MessageSender MessageSender
 	// SchemaPoll is how often the app checks whether another instance changed
 	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
@@ -42,6 +45,7 @@ type App struct {
 	store  Store
 	log    *slog.Logger
 	poll   time.Duration
+	sender MessageSender
 	schema atomic.Pointer[Schema]
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
@@ -80,6 +84,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{})}
 	a.schema.Store(NewSchema(-1, nil))
+	a.sender = cfg.MessageSender
 	return a, nil
 }
 

@@ -44,9 +44,25 @@ import (
 	"loam"
 )
 
+// Role is a part of what Start runs; a process may run any of them.
+type Role uint8
+
+// Roles.
+const (
+	// RoleWorker claims and runs jobs, renews their leases, rescues the
+	// jobs of dead workers and prunes old completed jobs.
+	RoleWorker Role = 1 << iota
+	// RoleScheduler enqueues the ticks of the schedules: those declared
+	// with Kind.Schedule and those stored in the database.
+	RoleScheduler
+)
+
 // Config configures a Client. The zero value is usable: one queue,
-// "default", run by 10 handlers at once.
+// "default", run by 10 handlers at once, and the scheduler.
 type Config struct {
+	// Roles says what Start runs (default RoleWorker|RoleScheduler). A
+	// client enqueues whatever its roles.
+	Roles Role
 	// Queues names the queues this client's worker runs, and how.
 	Queues map[string]QueueConfig
 	// PollInterval is how often an idle worker looks for jobs: the floor
@@ -104,6 +120,7 @@ type Client struct {
 
 	mu        sync.RWMutex
 	kinds     map[string]*kind
+	builtins  map[string]*builtin // kinds enqueued with JSON arguments
 	schedules map[string]*schedule
 	worker    *worker // nil until Start
 	// schedulesChanged wakes the scheduler when a schedule is added.
@@ -330,6 +347,12 @@ func DefaultBackoff(attempt int) time.Duration {
 func New(app *loam.App, cfg Config) (*Client, error) {
 	if app == nil {
 		return nil, errors.New("jobs: no app")
+	}
+	if cfg.Roles == 0 {
+		cfg.Roles = RoleWorker | RoleScheduler
+	}
+	if cfg.Roles&^(RoleWorker|RoleScheduler) != 0 {
+		return nil, fmt.Errorf("jobs: unknown roles %b", cfg.Roles)
 	}
 	if cfg.Queues == nil {
 		cfg.Queues = map[string]QueueConfig{"default": {Workers: 10}}
