@@ -586,6 +586,9 @@ func testJobs(t *testing.T, open Opener) {
 		}},
 		{"EnqueueInTransaction", testJobsInTx},
 		{"ScheduleTicksRunOnce", testScheduleTicks},
+		{"ListFiltersSortsAndPages", testListJobs},
+		{"RetryMakesAJobAvailable", testRetryJob},
+		{"StoredSchedules", testStoredSchedules},
 	})
 }
 
