@@ -94,6 +94,10 @@ type Config struct {
 	// MaintenanceInterval is how often expired leases are rescued and
 	// completed jobs pruned (default 5s).
 	MaintenanceInterval time.Duration
+	// ScheduleRefresh is how often the scheduler reads the stored
+	// schedules, which other processes may change (default 10s); it also
+	// wakes at every tick.
+	ScheduleRefresh time.Duration
 	// Logger receives the worker's logs; nil uses the app's.
 	Logger *slog.Logger
 	// Now is the clock of job times (default loam.Now).
@@ -367,7 +371,7 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.PollInterval < 0 || cfg.FetchCooldown < 0 || cfg.Lease < 0 || cfg.MaxAttempts < 0 ||
-		cfg.RetainCompleted < 0 || cfg.MaintenanceInterval < 0 {
+		cfg.RetainCompleted < 0 || cfg.MaintenanceInterval < 0 || cfg.ScheduleRefresh < 0 {
 		return nil, errors.New("jobs: durations and MaxAttempts cannot be negative (but Timeout can)")
 	}
 	if cfg.FetchCooldown == 0 {
@@ -390,6 +394,9 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 	}
 	if cfg.MaintenanceInterval == 0 {
 		cfg.MaintenanceInterval = 5 * time.Second
+	}
+	if cfg.ScheduleRefresh == 0 {
+		cfg.ScheduleRefresh = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = app.Logger()
