@@ -26,6 +26,13 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/aggregate", map[string]http.HandlerFunc{"GET": s.aggregate}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
 		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
+		{"/api/jobs", map[string]http.HandlerFunc{"GET": s.listJobs, "POST": s.idempotent(s.enqueueJob)}},
+		{"/api/jobs/{id}", map[string]http.HandlerFunc{"GET": s.getJob}},
+		{"/api/jobs/{id}/retry", map[string]http.HandlerFunc{"POST": s.retryJob}},
+		{"/api/jobs/{id}/cancel", map[string]http.HandlerFunc{"POST": s.cancelJob}},
+		{"/api/schedules", map[string]http.HandlerFunc{"GET": s.listSchedules, "POST": s.createSchedule}},
+		{"/api/schedules/{id}", map[string]http.HandlerFunc{"GET": s.getSchedule, "PATCH": s.updateSchedule,
+			"DELETE": s.deleteSchedule}},
 		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
 	} {
 		var allow []string

@@ -260,6 +260,9 @@ func argErr(member, code, format string, a ...any) *argsError {
 // them, and returns them re-encoded, as they are stored.
 func checker[A any](check func(*A) error) func(json.RawMessage) (json.RawMessage, error) {
 	return func(raw json.RawMessage) (json.RawMessage, error) {
+		if len(raw) == 0 {
+			raw = json.RawMessage("null") // none: every required member is missing
+		}
 		var a A
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
@@ -417,11 +420,10 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
-// EnqueueJSON enqueues a job of a built-in kind with arguments as JSON,
-// checked first: bad arguments are a validation_failed *loam.Error whose
-// fields name them ("args.url"), and an unknown kind one naming "kind".
-// Options are checked as Enqueue's are.
-func (c *Client) EnqueueJSON(ctx context.Context, kind string, args json.RawMessage, o Opts) (*Enqueued, error) {
+// CheckJSON checks the arguments of a job of a built-in kind and returns
+// them as they are stored: an unknown kind is a validation_failed
+// *loam.Error naming "kind", bad arguments one naming "args.<member>".
+func (c *Client) CheckJSON(kind string, args json.RawMessage) (json.RawMessage, error) {
 	c.mu.RLock()
 	b := c.builtins[kind]
 	c.mu.RUnlock()
@@ -430,7 +432,15 @@ func (c *Client) EnqueueJSON(ctx context.Context, kind string, args json.RawMess
 		fe.Add("kind", loam.FieldInvalidChoice, "must be one of %s", strings.Join(c.Builtins(), ", "))
 		return nil, fe.Err(loam.CodeValidationFailed, "this kind cannot be enqueued without Go code")
 	}
-	stored, err := b.check(args)
+	return b.check(args)
+}
+
+// EnqueueJSON enqueues a job of a built-in kind with arguments as JSON,
+// checked first: bad arguments are a validation_failed *loam.Error whose
+// fields name them ("args.url"), and an unknown kind one naming "kind".
+// Options are checked as Enqueue's are.
+func (c *Client) EnqueueJSON(ctx context.Context, kind string, args json.RawMessage, o Opts) (*Enqueued, error) {
+	stored, err := c.CheckJSON(kind, args)
 	if err != nil {
 		return nil, err
 	}

@@ -282,7 +282,7 @@ func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
 }
 
 // CheckSchedule fills in the defaults of a stored schedule (missed "skip",
-// grace DefaultGrace, queue "default") and checks it: a validation_failed
+// grace DefaultGrace, queue "default", zone UTC) and checks it: a validation_failed
 // *loam.Error names every member at fault (name, spec, kind, timezone,
 // missed, grace, queue, maxAttempts, timeout, tags, args.<member>). The
 // kind must be a built-in one, and its arguments are checked as
@@ -301,8 +301,11 @@ func (c *Client) CheckSchedule(s *loam.Schedule) error {
 	if s.Queue == "" {
 		s.Queue = "default"
 	}
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
 	loc := time.UTC
-	if s.Timezone != "" {
+	if s.Timezone != "UTC" {
 		l, err := time.LoadLocation(s.Timezone)
 		if err != nil || s.Timezone == "Local" {
 			fe.Add("timezone", loam.FieldInvalid, "%q is not an IANA time zone", s.Timezone)
@@ -331,12 +334,7 @@ func (c *Client) CheckSchedule(s *loam.Schedule) error {
 	if slices.Contains(s.Tags, "") {
 		fe.Add("tags", loam.FieldInvalid, "a tag cannot be empty")
 	}
-	c.mu.RLock()
-	b := c.builtins[s.Kind]
-	c.mu.RUnlock()
-	if b == nil {
-		fe.Add("kind", loam.FieldInvalidChoice, "must be one of %s", strings.Join(c.Builtins(), ", "))
-	} else if args, err := b.check(s.Args); err != nil {
+	if args, err := c.CheckJSON(s.Kind, s.Args); err != nil {
 		var e *loam.Error
 		if !errors.As(err, &e) {
 			return err
