@@ -33,6 +33,9 @@ type Config struct {
 	Store Store
 	// Logger receives the app's logs; nil discards them.
 	Logger *slog.Logger
+	// MessageSender sends the mails of the built-in job kind "mail"; nil
+	// leaves such jobs failing with ErrNoMessageSender.
+	MessageSender MessageSender
 	// SchemaPoll is how often the app checks whether another instance changed
 	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
@@ -55,6 +58,7 @@ type App struct {
 	store  Store
 	log    *slog.Logger
 	poll   time.Duration
+	sender MessageSender
 	schema atomic.Pointer[Schema]
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
@@ -104,6 +108,7 @@ func New(cfg Config) (*App, error) {
 		appURL: strings.TrimRight(cfg.AppURL, "/")}
 	a.mail = newMailQueue(cfg.Mailer, cfg.Logger)
 	a.schema.Store(NewSchema(-1, nil))
+	a.sender = cfg.MessageSender
 	return a, nil
 }
 

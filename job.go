@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"loam/expr"
 )
 
 // JobState is where a job is in its life.
@@ -156,6 +158,14 @@ type JobStore interface {
 	CancelJob(ctx context.Context, id int64, now time.Time) (*Job, error)
 	// PruneJobs deletes at most limit jobs completed before before.
 	PruneJobs(ctx context.Context, before time.Time, limit int) (int64, error)
+	// ListJobs returns a page of the jobs that meet q.Where, ordered by
+	// q.Sort then id.
+	ListJobs(ctx context.Context, q JobQuery) (*JobList, error)
+	// RetryJob makes a job that is not running available at now, with a
+	// last attempt more when it has used them all, and returns it. A
+	// running job is ErrConflict, and so is a cancelled one whose unique key
+	// another job holds since; a missing one is ErrNotFound.
+	RetryJob(ctx context.Context, id int64, now time.Time) (*Job, error)
 
 	// LastScheduleTick returns the time up to which the ticks of a
 	// schedule are handled; ok is false for a schedule never seen.
@@ -166,7 +176,105 @@ type JobStore interface {
 	// when it is not nil. advanced reports whether
 	// it moved: of any number of concurrent calls for one tick, one does.
 	AdvanceSchedule(ctx context.Context, schedule string, tick, to time.Time, j *Job) (advanced bool, err error)
+
+	// ListSchedules returns the stored schedules, by name.
+	ListSchedules(ctx context.Context) ([]*Schedule, error)
+	// GetSchedule returns one stored schedule, or ErrNotFound.
+	GetSchedule(ctx context.Context, name string) (*Schedule, error)
+	// CreateSchedule stores a new schedule, handled up to s.LastTick. A
+	// name that any schedule has (one declared in Go once it ran) is
+	// ErrConflict.
+	CreateSchedule(ctx context.Context, s *Schedule) error
+	// UpdateSchedule replaces the definition of a stored schedule (not its
+	// LastTick nor Created), or answers ErrNotFound.
+	UpdateSchedule(ctx context.Context, s *Schedule) error
+	// DeleteSchedule deletes a stored schedule, or answers ErrNotFound.
+	DeleteSchedule(ctx context.Context, name string) error
 }
+
+// JobFields are the fields of jobs that list filters name, as the JSON API
+// writes them, with what the filter language knows of them.
+var JobFields = map[string]expr.Field{
+	"id":          {Kind: expr.KindNumber, Integer: true},
+	"kind":        {Kind: expr.KindText},
+	"queue":       {Kind: expr.KindText},
+	"state":       {Kind: expr.KindText},
+	"priority":    {Kind: expr.KindNumber, Integer: true},
+	"attempt":     {Kind: expr.KindNumber, Integer: true},
+	"maxAttempts": {Kind: expr.KindNumber, Integer: true},
+	"runAt":       {Kind: expr.KindDate},
+	"created":     {Kind: expr.KindDate},
+	"attemptedAt": {Kind: expr.KindDate},
+	"finalizedAt": {Kind: expr.KindDate},
+	"worker":      {Kind: expr.KindText},
+	"uniqueKey":   {Kind: expr.KindText},
+	"tags":        {Kind: expr.KindText, Multiple: true},
+	"errors":      {Kind: expr.KindJSON},
+}
+
+// JobSortFields are the fields jobs sort by: each holds one value, always.
+var JobSortFields = []string{"id", "kind", "queue", "state", "priority", "attempt", "maxAttempts", "runAt", "created"}
+
+// JobQuery is a checked list of jobs, as stores run it.
+type JobQuery struct {
+	// Where is a bound condition over JobFields; nil for every job.
+	Where expr.Cond
+	// Sort keys name JobSortFields; id breaks ties (ascending).
+	Sort      []SortKey
+	Page      int
+	PerPage   int
+	SkipTotal bool
+	// After starts the page after this position: the values of the sort
+	// keys (int64, string or time.Time) and the job's id in decimal.
+	After *Cursor
+}
+
+// JobList is a page of jobs; TotalItems is -1 when skipped. Next is the
+// position of the last job when the page is full.
+type JobList struct {
+	Items      []*Job
+	Page       int
+	PerPage    int
+	TotalItems int64
+	Next       *Cursor
+}
+
+// Schedule is a schedule stored in the database (declared through the
+// API): every scheduler sharing the database runs it. A schedule declared
+// in Go keeps only the time up to which its ticks are handled there.
+type Schedule struct {
+	// Name identifies the schedule; its ticks' jobs have the unique key
+	// "schedule:NAME@TICK".
+	Name string
+	// Spec is a cron spec, a name such as @daily, or @every D.
+	Spec string
+	Kind string
+	Args json.RawMessage
+	// Timezone is the IANA zone of cron specs; "" is UTC.
+	Timezone string
+	// Missed is what to do with ticks no scheduler enqueued within Grace:
+	// ScheduleSkipMissed or ScheduleRunMissedOnce.
+	Missed string
+	Grace  time.Duration
+	// The options of each tick's job (zero values: the defaults).
+	Queue       string
+	Priority    int
+	MaxAttempts int
+	Timeout     time.Duration
+	Tags        []string
+	// Paused schedules enqueue nothing; their ticks count as missed.
+	Paused bool
+	// LastTick is the time up to which the ticks are handled.
+	LastTick time.Time
+	Created  time.Time
+	Updated  time.Time
+}
+
+// Missed-tick policies of stored schedules.
+const (
+	ScheduleSkipMissed    = "skip"
+	ScheduleRunMissedOnce = "once"
+)
 
 // JobListener is implemented by stores that can wake workers as soon as a
 // job is enqueued anywhere (PostgreSQL's LISTEN/NOTIFY). ListenJobs calls

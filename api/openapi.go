@@ -101,6 +101,7 @@ func OpenAPI(s *loam.Schema, superuser bool) *openapi.Document {
 	b := &docBuilder{doc: d, superuser: superuser, schema: s}
 	b.common()
 	b.system()
+	b.jobs()
 	for _, c := range s.Collections() {
 		b.collection(c)
 	}

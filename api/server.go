@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"loam"
+	"loam/jobs"
 )
 
 // Config configures a Server. Zero values take the defaults.
@@ -31,6 +32,10 @@ type Config struct {
 	// ReadTimeout and WriteTimeout bound one request (default 30s each).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
+	// Jobs is the jobs client /api/jobs and /api/schedules enqueue and
+	// manage through (default: a client of its own on the app, with the
+	// built-in kinds and no outbound hosts, which never starts).
+	Jobs *jobs.Client
 }
 
 // Server serves the API of one App. Add routes with Handle before Start.
@@ -43,6 +48,7 @@ type Server struct {
 	ln   net.Listener
 	done chan error
 	docs docCache // the OpenAPI documents of the live schema
+	jobs *jobs.Client
 }
 
 // New returns a Server for app with the API routes installed.
@@ -65,7 +71,13 @@ func New(app *loam.App, cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
-	s := &Server{app: app, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.Jobs == nil {
+		// The zero config is valid and the kinds are not registered yet:
+		// neither call can fail.
+		cfg.Jobs, _ = jobs.New(app, jobs.Config{Logger: cfg.Logger})
+		_ = cfg.Jobs.RegisterBuiltins(jobs.BuiltinConfig{})
+	}
+	s := &Server{app: app, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), jobs: cfg.Jobs}
 	s.routes()
 	return s
 }

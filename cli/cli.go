@@ -38,6 +38,8 @@ Common flags (each also read from the environment as LOAM_<NAME>):
   --log-format F   text or json (default text)
   --log-level L    debug, info, warn or error (default info)
 Serve flags:
+  --roles LIST     what the process runs: api, worker, scheduler (default all three)
+  --outbound-hosts LIST  hosts that http jobs may reach: host, host:port, *.domain or * (default none)
   --http ADDR      listen address (default 127.0.0.1:8090)
   --app-url URL    where links in mails lead (default http://ADDR)
   --smtp-host H    SMTP server for the mails of the auth flows (none: no mail is sent)

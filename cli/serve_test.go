@@ -121,7 +121,7 @@ func TestCLIServe(t *testing.T) {
 		if !strings.Contains(s.stderr.String(), "msg=stopped") {
 			t.Fatalf("serve did not log stopped:\n%s", s.stderr)
 		}
-		for _, msg := range []string{`msg="jobs worker started"`, `msg="jobs worker stopped"`} {
+		for _, msg := range []string{`msg="jobs worker started"`, `msg="jobs scheduler started"`, `msg="jobs stopped"`} {
 			if !strings.Contains(s.stderr.String(), msg) {
 				t.Fatalf("serve must run the job worker; no %s in:\n%s", msg, s.stderr)
 			}
@@ -146,6 +146,43 @@ func TestCLIServe(t *testing.T) {
 			t.Fatalf("--log-format json: want a JSON stopped line:\n%s", s.stderr)
 		}
 	})
+}
+
+// TestCLIServeRoles: --roles picks what the process runs; without api it
+// serves no HTTP and says what it runs.
+func TestCLIServeRoles(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "sqlite")
+	s := startServe(t, b, "--roles", "worker, scheduler", "--http", "127.0.0.1:1")
+	if l := s.line(t); l != "Loam is running the worker and scheduler (data: SQLite "+b.flags[1]+"/data.db)" {
+		t.Fatalf("first line %q", l)
+	}
+	code, rest := s.stop(t)
+	if code != 0 || len(rest) != 0 {
+		t.Fatalf("exit %d, extra stdout %q\n%s", code, rest, s.stderr)
+	}
+	for _, msg := range []string{`msg="jobs worker started"`, `msg="jobs scheduler started"`} {
+		if !strings.Contains(s.stderr.String(), msg) {
+			t.Errorf("no %s in:\n%s", msg, s.stderr)
+		}
+	}
+	s = startServe(t, b, "--roles", "api")
+	if l := s.line(t); !servingRe.MatchString(l) {
+		t.Fatalf("first line %q is not the URL line", l)
+	}
+	s.line(t) // the first-superuser hint
+	s.line(t)
+	if code, _ := s.stop(t); code != 0 {
+		t.Fatalf("--roles api: exit %d\n%s", code, s.stderr)
+	}
+	if strings.Contains(s.stderr.String(), "jobs worker started") || strings.Contains(s.stderr.String(), "jobs scheduler started") {
+		t.Errorf("--roles api started jobs:\n%s", s.stderr)
+	}
+	for _, bad := range [][]string{{"--roles", "web"}, {"--roles", ","}, {"--outbound-hosts", "https://hooks.example.com/"}} {
+		if r := run(t, b.cmd(append([]string{"serve"}, bad...)...)...); r.code != 2 || !strings.Contains(r.stderr, bad[0]) {
+			t.Errorf("serve %v: want exit 2 naming %s, got %s", bad, bad[0], r)
+		}
+	}
 }
 
 func TestCLIServeAddressInUse(t *testing.T) {

@@ -44,9 +44,25 @@ import (
 	"loam"
 )
 
+// Role is a part of what Start runs; a process may run any of them.
+type Role uint8
+
+// Roles.
+const (
+	// RoleWorker claims and runs jobs, renews their leases, rescues the
+	// jobs of dead workers and prunes old completed jobs.
+	RoleWorker Role = 1 << iota
+	// RoleScheduler enqueues the ticks of the schedules: those declared
+	// with Kind.Schedule and those stored in the database.
+	RoleScheduler
+)
+
 // Config configures a Client. The zero value is usable: one queue,
-// "default", run by 10 handlers at once.
+// "default", run by 10 handlers at once, and the scheduler.
 type Config struct {
+	// Roles says what Start runs (default RoleWorker|RoleScheduler). A
+	// client enqueues whatever its roles.
+	Roles Role
 	// Queues names the queues this client's worker runs, and how.
 	Queues map[string]QueueConfig
 	// PollInterval is how often an idle worker looks for jobs: the floor
@@ -78,6 +94,10 @@ type Config struct {
 	// MaintenanceInterval is how often expired leases are rescued and
 	// completed jobs pruned (default 5s).
 	MaintenanceInterval time.Duration
+	// ScheduleRefresh is how often the scheduler reads the stored
+	// schedules, which other processes may change (default 10s); it also
+	// wakes at every tick.
+	ScheduleRefresh time.Duration
 	// Logger receives the worker's logs; nil uses the app's.
 	Logger *slog.Logger
 	// Now is the clock of job times (default loam.Now).
@@ -104,6 +124,7 @@ type Client struct {
 
 	mu        sync.RWMutex
 	kinds     map[string]*kind
+	builtins  map[string]*builtin // kinds enqueued with JSON arguments
 	schedules map[string]*schedule
 	worker    *worker // nil until Start
 	// schedulesChanged wakes the scheduler when a schedule is added.
@@ -331,6 +352,12 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 	if app == nil {
 		return nil, errors.New("jobs: no app")
 	}
+	if cfg.Roles == 0 {
+		cfg.Roles = RoleWorker | RoleScheduler
+	}
+	if cfg.Roles&^(RoleWorker|RoleScheduler) != 0 {
+		return nil, fmt.Errorf("jobs: unknown roles %b", cfg.Roles)
+	}
 	if cfg.Queues == nil {
 		cfg.Queues = map[string]QueueConfig{"default": {Workers: 10}}
 	}
@@ -344,7 +371,7 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.PollInterval < 0 || cfg.FetchCooldown < 0 || cfg.Lease < 0 || cfg.MaxAttempts < 0 ||
-		cfg.RetainCompleted < 0 || cfg.MaintenanceInterval < 0 {
+		cfg.RetainCompleted < 0 || cfg.MaintenanceInterval < 0 || cfg.ScheduleRefresh < 0 {
 		return nil, errors.New("jobs: durations and MaxAttempts cannot be negative (but Timeout can)")
 	}
 	if cfg.FetchCooldown == 0 {
@@ -367,6 +394,9 @@ func New(app *loam.App, cfg Config) (*Client, error) {
 	}
 	if cfg.MaintenanceInterval == 0 {
 		cfg.MaintenanceInterval = 5 * time.Second
+	}
+	if cfg.ScheduleRefresh == 0 {
+		cfg.ScheduleRefresh = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = app.Logger()

@@ -36,13 +36,15 @@ type ScheduleOpts struct {
 	Job Opts
 }
 
-// schedule is a registered schedule.
+// schedule is a schedule the scheduler runs: registered with
+// Kind.Schedule, or stored in the database.
 type schedule struct {
-	name string
-	spec Spec
-	kind string
-	args json.RawMessage
-	opts ScheduleOpts
+	name   string
+	spec   Spec
+	kind   string
+	args   json.RawMessage
+	opts   ScheduleOpts
+	stored bool
 }
 
 // Schedule enqueues a job of the kind with args at every tick of spec (see
@@ -110,11 +112,43 @@ func (c *Client) sortedSchedules() []*schedule {
 	return out
 }
 
+// schedulesAt returns the schedules to run: the registered ones and the
+// stored ones that are not paused, by name. A stored schedule named like
+// a registered one does not run (it is logged): the two would share the
+// ticks of one name.
+func (c *Client) schedulesAt(ctx context.Context) []*schedule {
+	out := c.sortedSchedules()
+	stored, err := c.app.Store().ListSchedules(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("reading the stored schedules failed; running the declared ones", "err", err)
+		}
+		return out
+	}
+	c.mu.RLock()
+	declared := c.schedules
+	for _, st := range stored {
+		if _, clash := declared[st.Name]; clash {
+			c.log.Error("a stored schedule has the name of one declared in Go; only the declared one runs", "schedule", st.Name)
+			continue
+		}
+		if st.Paused {
+			continue
+		}
+		if s, ok := c.storedSchedule(st); ok {
+			out = append(out, s)
+		}
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, k int) bool { return out[i].name < out[k].name })
+	return out
+}
+
 // runSchedules enqueues the due ticks of every schedule at now and returns
 // the earliest next tick (zero without schedules); advanced reports that
 // it enqueued something.
 func (c *Client) runSchedules(ctx context.Context, now time.Time) (next time.Time, advanced bool) {
-	for _, s := range c.sortedSchedules() {
+	for _, s := range c.schedulesAt(ctx) {
 		a, err := c.runSchedule(ctx, s, now)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -185,17 +219,20 @@ func (c *Client) runSchedule(ctx context.Context, s *schedule, now time.Time) (b
 	return advanced, nil
 }
 
-// tickJob is the job of one tick of s.
+// tickJob is the job of one tick of s: its kind's defaults (when this
+// client registered the kind) under the schedule's options.
 func (c *Client) tickJob(s *schedule, tick, now time.Time) (*loam.Job, error) {
-	k := c.kind(s.kind)
-	o := k.defaults.merge(s.opts.Job)
+	o := s.opts.Job
+	if k := c.kind(s.kind); k != nil {
+		o = k.defaults.merge(s.opts.Job)
+	}
 	o.RunAt = tick
 	o.UniqueKey = "schedule:" + s.name + "@" + tick.UTC().Format(loam.TimeLayout)
 	return c.newJob(s.kind, s.args, o, now)
 }
 
 // scheduleLoop runs the schedules at each of their ticks, and at least
-// every minute.
+// every ScheduleRefresh, when it reads the stored schedules again.
 func (w *worker) scheduleLoop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -204,7 +241,7 @@ func (w *worker) scheduleLoop(ctx context.Context) {
 		if advanced {
 			w.wakeUp()
 		}
-		wait := time.Minute
+		wait := w.c.cfg.ScheduleRefresh
 		if !next.IsZero() {
 			wait = min(wait, next.Sub(w.c.now())+time.Millisecond)
 		}

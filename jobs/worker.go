@@ -76,11 +76,11 @@ type running struct {
 	returned   bool
 }
 
-// Start starts the worker: it claims jobs of the registered kinds on the
-// configured queues, runs them, renews their leases, enqueues the ticks of
-// the schedules, rescues the jobs of dead workers and prunes old completed
-// jobs. ctx only bounds Start itself.
-// Starting twice is an error.
+// Start starts what the configured roles run. The worker (RoleWorker)
+// claims jobs of the registered kinds on the configured queues, runs them,
+// renews their leases, rescues the jobs of dead workers and prunes old
+// completed jobs; the scheduler (RoleScheduler) enqueues the ticks of the
+// schedules. ctx only bounds Start itself. Starting twice is an error.
 func (c *Client) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -101,18 +101,23 @@ func (c *Client) Start(ctx context.Context) error {
 	w.handlerBase, w.stopHandlers = context.WithCancelCause(base)
 	w.flushCtx, w.abortFlush = context.WithCancel(base)
 	c.worker = w
-	w.producing.Go(func() { w.produce(pctx) })
-	w.completing.Go(w.complete)
-	w.loops.Go(func() { w.heartbeat(lctx) })
-	w.loops.Go(func() { w.maintain(lctx) })
-	w.loops.Go(func() { w.scheduleLoop(lctx) })
-	if !c.cfg.PollOnly {
-		if l, ok := w.store.(loam.JobListener); ok {
-			w.loops.Go(func() { w.listen(lctx, l) })
+	if c.cfg.Roles&RoleWorker != 0 {
+		w.producing.Go(func() { w.produce(pctx) })
+		w.completing.Go(w.complete)
+		w.loops.Go(func() { w.heartbeat(lctx) })
+		w.loops.Go(func() { w.maintain(lctx) })
+		if !c.cfg.PollOnly {
+			if l, ok := w.store.(loam.JobListener); ok {
+				w.loops.Go(func() { w.listen(lctx, l) })
+			}
 		}
+		c.log.Info("jobs worker started", "worker", w.id, "queues", slices.Sorted(maps.Keys(c.cfg.Queues)),
+			"kinds", kinds)
 	}
-	c.log.Info("jobs worker started", "worker", w.id, "queues", slices.Sorted(maps.Keys(c.cfg.Queues)),
-		"kinds", kinds)
+	if c.cfg.Roles&RoleScheduler != 0 {
+		w.loops.Go(func() { w.scheduleLoop(lctx) })
+		c.log.Info("jobs scheduler started", "worker", w.id)
+	}
 	return nil
 }
 
@@ -179,7 +184,7 @@ func (c *Client) Stop(ctx context.Context) error {
 	w.stopLoops()
 	w.loops.Wait()
 	w.stopHandlers(errShutdown)
-	c.log.Info("jobs worker stopped", "worker", w.id)
+	c.log.Info("jobs stopped", "worker", w.id)
 	return w.flushErr
 }
 

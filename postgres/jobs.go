@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,4 +93,71 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), notify f
 		}
 		notify(n.Payload)
 	}
+}
+
+// Batch sends each column as an array and unnests them side by side WITH
+// ORDINALITY; JSON columns travel as text[] and are cast to jsonb.
+func (Dialect) Batch(alias string, cols []sqlstore.BatchColumn, rows [][]any, first int) (string, []any) {
+	args := make([]any, len(cols))
+	var inner, outer strings.Builder
+	for k, c := range cols {
+		if k > 0 {
+			inner.WriteString(", ")
+			outer.WriteString(", ")
+		}
+		ph := "$" + strconv.Itoa(first+k)
+		switch c.Type {
+		case sqlstore.BatchInt:
+			a := make([]*int64, len(rows))
+			for i, r := range rows {
+				if v, ok := r[k].(int64); ok {
+					a[i] = &v
+				}
+			}
+			args[k] = a
+			inner.WriteString(ph + "::bigint[]")
+			outer.WriteString(c.Name)
+		case sqlstore.BatchTime:
+			a := make([]*time.Time, len(rows))
+			for i, r := range rows {
+				if v, ok := r[k].(time.Time); ok {
+					v = v.UTC().Truncate(time.Millisecond)
+					a[i] = &v
+				}
+			}
+			args[k] = a
+			inner.WriteString(ph + "::timestamptz[]")
+			outer.WriteString(c.Name)
+		case sqlstore.BatchBool:
+			a := make([]*bool, len(rows))
+			for i, r := range rows {
+				if v, ok := r[k].(bool); ok {
+					a[i] = &v
+				}
+			}
+			args[k] = a
+			inner.WriteString(ph + "::boolean[]")
+			outer.WriteString(c.Name)
+		default: // text, JSON
+			a := make([]*string, len(rows))
+			for i, r := range rows {
+				if v, ok := r[k].(string); ok {
+					a[i] = &v
+				}
+			}
+			args[k] = a
+			inner.WriteString(ph + "::text[]")
+			if c.Type == sqlstore.BatchJSON {
+				outer.WriteString("CAST(" + c.Name + " AS jsonb) AS " + c.Name)
+			} else {
+				outer.WriteString(c.Name)
+			}
+		}
+	}
+	names := make([]string, len(cols))
+	for k, c := range cols {
+		names[k] = c.Name
+	}
+	return "(SELECT " + outer.String() + ", ord FROM unnest(" + inner.String() + ") WITH ORDINALITY AS _b(" +
+		strings.Join(names, ", ") + ", ord)) AS " + alias, args
 }

@@ -3,6 +3,9 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
 
 	"loam/sqlstore"
 )
@@ -36,3 +39,35 @@ func (Dialect) InIDs(x, placeholder string) string {
 
 // Notify does nothing: there is no other process to tell.
 func (Dialect) Notify(context.Context, sqlstore.Querier, string, string) error { return nil }
+
+// Batch sends the rows as one JSON array of arrays and reads them back with
+// json_each: a statement's cost does not grow with its parameter count,
+// and any number of rows is one parameter. JSON values travel as their text.
+func (d Dialect) Batch(alias string, cols []sqlstore.BatchColumn, rows [][]any, first int) (string, []any) {
+	enc := make([][]any, len(rows))
+	for i, r := range rows {
+		out := make([]any, len(r))
+		for k, v := range r {
+			switch x := v.(type) {
+			case time.Time:
+				out[k] = d.EncodeTime(x)
+			case bool:
+				out[k] = 0
+				if x {
+					out[k] = 1
+				}
+			default:
+				out[k] = v
+			}
+		}
+		enc[i] = out
+	}
+	b, _ := json.Marshal(enc) // strings, integers and nils always marshal
+	var sel strings.Builder
+	sel.WriteString("(SELECT key + 1 AS " + `"ord"`)
+	for k, c := range cols {
+		fmt.Fprintf(&sel, ", value ->> %d AS %s", k, c.Name)
+	}
+	fmt.Fprintf(&sel, " FROM json_each(?%d)) AS %s", first, alias)
+	return sel.String(), []any{string(b)}
+}

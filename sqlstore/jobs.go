@@ -34,6 +34,13 @@ type JobDialect interface {
 	// Notify sends payload on channel when tx commits, to the listeners of
 	// other connections (PostgreSQL NOTIFY); SQLite does nothing.
 	Notify(ctx context.Context, tx Querier, channel, payload string) error
+	// Batch returns a FROM item named alias over rows sent as parameters
+	// numbered from first (PostgreSQL: one array per column, unnested;
+	// SQLite: one JSON array of rows): a row per element of rows, with the
+	// columns cols, typed, and "ord", the row's position from 1. It returns
+	// the parameters to bind. Rows hold one value per column (see
+	// BatchType); nil is NULL.
+	Batch(alias string, cols []BatchColumn, rows [][]any, first int) (from string, args []any)
 }
 
 // Listener is implemented by a DB that delivers notifications (PostgreSQL,
@@ -61,25 +68,31 @@ func (s *Store) jd() (JobDialect, error) {
 	return jd, nil
 }
 
-// InsertJobs inserts jobs in one transaction. A unique job that finds its
-// key taken (INSERT ... ON CONFLICT DO NOTHING inserts nothing) reads the
-// job holding it in the same transaction; on PostgreSQL the insert first
-// waits for a concurrent transaction holding the key to end.
+// InsertJobs inserts jobs in one transaction, with one statement (see
+// insertJobBatch). A unique job that finds its key taken (INSERT ... ON
+// CONFLICT DO NOTHING inserts nothing) reads the job holding it in the same
+// transaction; on PostgreSQL the insert first waits for a concurrent
+// transaction holding the key to end.
 func (s *Store) InsertJobs(ctx context.Context, jobs []*loam.Job) ([]bool, error) {
 	jd, err := s.jd()
 	if err != nil {
 		return nil, err
 	}
 	dup := make([]bool, len(jobs))
+	if len(jobs) == 0 {
+		return dup, nil
+	}
 	err = s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		ok, err := s.insertJobBatch(ctx, jd, tx, jobs, dup)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("the ids of the inserted jobs do not match the batch")
+		}
 		queues := map[string]bool{}
 		for i, j := range jobs {
-			d, err := s.insertJob(ctx, tx, j)
-			if err != nil {
-				return err
-			}
-			dup[i] = d
-			if !d {
+			if !dup[i] {
 				queues[j.Queue] = true
 			}
 		}
@@ -223,52 +236,32 @@ func (s *Store) ClaimJobs(ctx context.Context, c loam.JobClaim) ([]*loam.Job, er
 }
 
 // FinishJobs applies each outcome as a compare-and-set on (id, state
-// running, attempt, worker), all in one transaction.
+// running, attempt, worker), all in one transaction: outcomes of distinct
+// jobs (the worker's groups) with one statement, others one by one.
 func (s *Store) FinishJobs(ctx context.Context, outcomes []loam.JobOutcome) ([]bool, error) {
 	jd, err := s.jd()
 	if err != nil {
 		return nil, err
 	}
 	applied := make([]bool, len(outcomes))
-	// Rows are updated in id order, as other multi-row writes lock them,
-	// so that two such transactions do not deadlock.
-	order := make([]int, len(outcomes))
-	for i := range order {
-		order[i] = i
+	if len(outcomes) == 0 {
+		return applied, nil
 	}
-	sort.Slice(order, func(i, k int) bool { return outcomes[order[i]].ID < outcomes[order[k]].ID })
 	err = s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+		if distinctJobs(outcomes) {
+			return s.finishJobBatch(ctx, jd, tx, outcomes, applied)
+		}
+		// Rows are updated in id order, as other multi-row writes lock
+		// them, so that two such transactions do not deadlock.
+		order := make([]int, len(outcomes))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, k int) bool { return outcomes[order[i]].ID < outcomes[order[k]].ID })
 		for _, i := range order {
-			o := outcomes[i]
-			b := &builder{d: s.d}
-			b.sql("UPDATE _jobs SET state = ").arg(string(o.State)).sql(", worker = NULL, lease_until = NULL")
-			if o.UndoAttempt {
-				b.sql(", attempt = attempt - 1")
+			if err := s.finishJobBatch(ctx, jd, tx, outcomes[i:i+1], applied[i:i+1]); err != nil {
+				return fmt.Errorf("job %d: %w", outcomes[i].ID, err)
 			}
-			if o.State.Final() {
-				b.sql(", finalized_at = ").arg(s.d.EncodeTime(o.At))
-			} else {
-				b.sql(", run_at = ").arg(s.d.EncodeTime(o.RunAt))
-			}
-			if o.Error != nil {
-				e, err := json.Marshal(o.Error)
-				if err != nil {
-					return fmt.Errorf("encode job error: %w", err)
-				}
-				ph := s.d.Placeholder(len(b.args) + 1)
-				b.args = append(b.args, string(e))
-				b.sql(", errors = " + jd.JSONAppend("errors", ph))
-			}
-			if o.Result != nil {
-				b.sql(", result = ").arg(string(o.Result))
-			}
-			b.sql(" WHERE id = ").arg(o.ID).sql(" AND state = 'running' AND attempt = ").arg(int64(o.Attempt)).
-				sql(" AND worker = ").arg(o.Worker)
-			n, err := tx.Exec(ctx, b.String(), b.args...)
-			if err != nil {
-				return fmt.Errorf("job %d: %w", o.ID, err)
-			}
-			applied[i] = n == 1
 		}
 		return nil
 	})

@@ -323,6 +323,106 @@ func testJobs(t *testing.T, open Opener) {
 			fourth.UniqueKey = other.UniqueKey
 			enqueue(t, s, fourth)
 		}},
+		{"BatchInsertGivesEachJobItsID", func(t *testing.T, s loam.Store) {
+			held := newJob("k", t0)
+			held.UniqueKey, held.Args = "held", json.RawMessage(`{"n":0}`)
+			heldID := enqueue(t, s, held)[0]
+			// Plain and unique jobs mixed: a key held by a stored job, a key
+			// taken twice within the batch, fresh keys.
+			var batch []*loam.Job
+			for i := 1; i <= 12; i++ {
+				j := newJob("k", t0)
+				j.Args = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+				j.Tags = []string{fmt.Sprint("t", i)}
+				switch i % 4 {
+				case 1:
+					j.UniqueKey = fmt.Sprint("fresh-", i)
+				case 2:
+					j.UniqueKey = "held"
+				case 3:
+					j.UniqueKey = "twice"
+				}
+				batch = append(batch, j)
+			}
+			dup, err := s.InsertJobs(t.Context(), batch)
+			if err != nil {
+				t.Fatalf("InsertJobs: %v", err)
+			}
+			var twice int64
+			for i, j := range batch {
+				n := i + 1
+				switch {
+				case n%4 == 2:
+					if !dup[i] || j.ID != heldID {
+						t.Errorf("job %d (key held): dup %v id %d, want the held job %d", n, dup[i], j.ID, heldID)
+					}
+					continue
+				case n == 3:
+					twice = j.ID
+				case n%4 == 3:
+					if !dup[i] || j.ID != twice {
+						t.Errorf("job %d (key taken earlier in the batch): dup %v id %d, want job %d", n, dup[i], j.ID, twice)
+					}
+					continue
+				}
+				if dup[i] {
+					t.Errorf("job %d reported a duplicate", n)
+					continue
+				}
+				got := getJob(t, s, j.ID)
+				var args struct{ N int }
+				if err := json.Unmarshal(got.Args, &args); err != nil || args.N != n || got.UniqueKey != j.UniqueKey ||
+					!slices.Equal(got.Tags, []string{fmt.Sprint("t", n)}) {
+					t.Errorf("job %d got id %d, which holds args %s, key %q, tags %v", n, j.ID, got.Args, got.UniqueKey, got.Tags)
+				}
+			}
+		}},
+		{"BatchFinishAppliesEachOutcome", func(t *testing.T, s loam.Store) {
+			var fresh []*loam.Job
+			for range 6 {
+				fresh = append(fresh, newJob("k", t0))
+			}
+			enqueue(t, s, fresh...)
+			js := claim(t, s, "w", t0, 6)
+			t1 := t0.Add(time.Second)
+			stale := outcome(js[5], loam.JobCompleted, t1)
+			stale.Attempt++ // an attempt that is not the running one
+			finish(t, s, []bool{true, true, true, true, true, false},
+				loam.JobOutcome{ID: js[0].ID, Attempt: 1, Worker: "w", State: loam.JobCompleted, At: t1, Result: json.RawMessage(`{"ok":1}`)},
+				loam.JobOutcome{ID: js[1].ID, Attempt: 1, Worker: "w", State: loam.JobRetryable, At: t1, RunAt: t1.Add(time.Minute),
+					Error: &loam.JobError{Attempt: 1, At: t1, Error: "boom"}},
+				loam.JobOutcome{ID: js[2].ID, Attempt: 1, Worker: "w", State: loam.JobScheduled, At: t1, RunAt: t1.Add(time.Hour), UndoAttempt: true},
+				loam.JobOutcome{ID: js[3].ID, Attempt: 1, Worker: "w", State: loam.JobDead, At: t1,
+					Error: &loam.JobError{Attempt: 1, At: t1, Error: "fatal"}},
+				loam.JobOutcome{ID: js[4].ID, Attempt: 1, Worker: "w", State: loam.JobCancelled, At: t1},
+				stale)
+			want := []struct {
+				state   loam.JobState
+				attempt int
+				errs    int
+				final   bool
+			}{{loam.JobCompleted, 1, 0, true}, {loam.JobRetryable, 1, 1, false}, {loam.JobScheduled, 0, 0, false},
+				{loam.JobDead, 1, 1, true}, {loam.JobCancelled, 1, 0, true}, {loam.JobRunning, 1, 0, false}}
+			for i, w := range want {
+				got := getJob(t, s, js[i].ID)
+				if got.State != w.state || got.Attempt != w.attempt || len(got.Errors) != w.errs || got.FinalizedAt.IsZero() == w.final {
+					t.Errorf("job %d: state %s attempt %d errors %v finalized %v; want %s, %d, %d errors, finalized %v",
+						i, got.State, got.Attempt, got.Errors, got.FinalizedAt, w.state, w.attempt, w.errs, w.final)
+				}
+				if got.State != loam.JobRunning && (got.Worker != "" || !got.LeaseUntil.IsZero()) {
+					t.Errorf("job %d still names worker %q until %v", i, got.Worker, got.LeaseUntil)
+				}
+			}
+			if got := getJob(t, s, js[0].ID); !strings.Contains(string(got.Result), `"ok"`) {
+				t.Errorf("result %s", got.Result)
+			}
+			if got := getJob(t, s, js[1].ID); !got.RunAt.Equal(t1.Add(time.Minute)) || got.Errors[0].Error != "boom" {
+				t.Errorf("retryable job: run at %v, errors %v", got.RunAt, got.Errors)
+			}
+			if got := getJob(t, s, js[2].ID); !got.RunAt.Equal(t1.Add(time.Hour)) {
+				t.Errorf("snoozed job runs at %v", got.RunAt)
+			}
+		}},
 		{"ConcurrentUniqueInsertsStoreOne", func(t *testing.T, s loam.Store) {
 			const n = 8
 			got := make([]*loam.Job, n)
@@ -486,6 +586,9 @@ func testJobs(t *testing.T, open Opener) {
 		}},
 		{"EnqueueInTransaction", testJobsInTx},
 		{"ScheduleTicksRunOnce", testScheduleTicks},
+		{"ListFiltersSortsAndPages", testListJobs},
+		{"RetryMakesAJobAvailable", testRetryJob},
+		{"StoredSchedules", testStoredSchedules},
 	})
 }
 

@@ -243,6 +243,66 @@ export interface InboxUpdate {
   message?: string;
 }
 
+/** A job. */
+export interface Job {
+  id: number;
+  kind: string;
+  queue: string;
+  state: "scheduled" | "available" | "running" | "retryable" | "completed" | "cancelled" | "dead";
+  /** The smallest runs first. */
+  priority: number;
+  /** The job's arguments. */
+  args: { [key: string]: JsonValue } | Array<JsonValue> | string | number | boolean | null;
+  /** The attempts so far, the running one included. */
+  attempt: number;
+  maxAttempts: number;
+  /** Seconds one attempt may take; 0: the worker's default; -1: no bound. */
+  timeout: number;
+  /** Format: date-time. */
+  runAt: string;
+  /** Format: date-time. */
+  created: string;
+  /** Format: date-time. */
+  attemptedAt: string | null;
+  /** When it was completed, cancelled or dead. Format: date-time. */
+  finalizedAt: string | null;
+  /** The worker running it. */
+  worker: string | null;
+  /** Format: date-time. */
+  leaseUntil: string | null;
+  /** The stored key of a unique job: a JSON list of the kind, the key and, with a period, the period's start. */
+  uniqueKey: string | null;
+  tags: Array<string>;
+  /** The error of every failed attempt, oldest first. */
+  errors: Array<JobError>;
+  /** What the handler stored, or null. */
+  result: { [key: string]: JsonValue } | Array<JsonValue> | string | number | boolean | null;
+  /** On enqueue only: true when the unique key was taken and this is the job holding it. */
+  duplicate?: boolean;
+}
+
+/** The error of one failed attempt. */
+export interface JobError {
+  attempt: number;
+  /** Format: date-time. */
+  at: string;
+  error: string;
+}
+
+/** A page of jobs. */
+export interface JobPage {
+  items: Array<Job>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page: pass it as cursor for the next page. */
+  nextCursor?: string;
+}
+
 /** A collection definition; id, system, created and updated are set by the server. */
 export interface NewCollection {
   id?: string;
@@ -303,6 +363,62 @@ export interface NewCollectionRules {
   delete?: string | null;
   /** Auth collections only: who may change others' email, verified and password; absent or null: superusers only. */
   manage?: string | null;
+}
+
+/** A job of a built-in kind to enqueue. */
+export interface NewJob {
+  /** A built-in kind. */
+  kind: "http" | "mail";
+  /** mail: {to, cc, bcc, replyTo, subject, text, html}; http: {method, url, headers, body or json}. */
+  args: { [key: string]: JsonValue };
+  queue?: string;
+  priority?: number;
+  /** When it may run (not with delay). Format: date-time. */
+  runAt?: string;
+  /** Seconds from now (not with runAt). */
+  delay?: number;
+  maxAttempts?: number;
+  /** Seconds one attempt may take. */
+  timeout?: number;
+  /** At most one job of the kind with this key that is not cancelled. */
+  uniqueKey?: string;
+  /** Seconds: the key holds within each period counted from the Unix epoch. */
+  uniquePeriod?: number;
+  tags?: Array<string>;
+}
+
+/** A schedule to store; lastTick, nextTick, created and updated are set by the server. */
+export interface NewSchedule {
+  /** Its id in the routes; its ticks' jobs have the unique key schedule:NAME@TICK. */
+  name: string;
+  /** Five cron fields, a name such as @daily, or @every 30s. */
+  spec: string;
+  kind: "http" | "mail";
+  /** The arguments of each tick's job. */
+  args: { [key: string]: JsonValue } | Array<JsonValue> | string | number | boolean | null;
+  /** The IANA zone of cron specs (default UTC). */
+  timezone?: string;
+  /** Ticks no scheduler enqueued within the grace: skip them, or run one job for them. */
+  missed?: "skip" | "once";
+  /** Seconds a tick may be late (default 60). */
+  grace?: number;
+  queue?: string;
+  priority?: number;
+  /** 0: the default. */
+  maxAttempts?: number;
+  /** Seconds; 0: the default. */
+  timeout?: number;
+  tags?: Array<string>;
+  /** A paused schedule enqueues nothing. */
+  paused?: boolean;
+  /** The time up to which its ticks are handled. Format: date-time. */
+  readonly lastTick?: string;
+  /** Its next tick; null when paused. Format: date-time. */
+  readonly nextTick?: string | null;
+  /** Format: date-time. */
+  readonly created?: string;
+  /** Format: date-time. */
+  readonly updated?: string;
 }
 
 export interface PostsAggregate {
@@ -443,6 +559,88 @@ export interface RequestError {
   code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
   message: string;
   errors?: { [key: string]: FieldError };
+}
+
+/** A schedule stored in the database. */
+export interface Schedule {
+  /** Its id in the routes; its ticks' jobs have the unique key schedule:NAME@TICK. */
+  name: string;
+  /** Five cron fields, a name such as @daily, or @every 30s. */
+  spec: string;
+  kind: "http" | "mail";
+  /** The arguments of each tick's job. */
+  args: { [key: string]: JsonValue } | Array<JsonValue> | string | number | boolean | null;
+  /** The IANA zone of cron specs (default UTC). */
+  timezone: string;
+  /** Ticks no scheduler enqueued within the grace: skip them, or run one job for them. */
+  missed: "skip" | "once";
+  /** Seconds a tick may be late (default 60). */
+  grace: number;
+  queue: string;
+  priority: number;
+  /** 0: the default. */
+  maxAttempts: number;
+  /** Seconds; 0: the default. */
+  timeout: number;
+  tags: Array<string>;
+  /** A paused schedule enqueues nothing. */
+  paused: boolean;
+  /** The time up to which its ticks are handled. Format: date-time. */
+  lastTick: string;
+  /** Its next tick; null when paused. Format: date-time. */
+  nextTick: string | null;
+  /** Format: date-time. */
+  created: string;
+  /** Format: date-time. */
+  updated: string;
+}
+
+/** The members to change; the others stay. The name cannot change. */
+export interface ScheduleChange {
+  /** Its id in the routes; its ticks' jobs have the unique key schedule:NAME@TICK. */
+  name?: string;
+  /** Five cron fields, a name such as @daily, or @every 30s. */
+  spec?: string;
+  kind?: "http" | "mail";
+  /** The arguments of each tick's job. */
+  args?: { [key: string]: JsonValue } | Array<JsonValue> | string | number | boolean | null;
+  /** The IANA zone of cron specs (default UTC). */
+  timezone?: string;
+  /** Ticks no scheduler enqueued within the grace: skip them, or run one job for them. */
+  missed?: "skip" | "once";
+  /** Seconds a tick may be late (default 60). */
+  grace?: number;
+  queue?: string;
+  priority?: number;
+  /** 0: the default. */
+  maxAttempts?: number;
+  /** Seconds; 0: the default. */
+  timeout?: number;
+  tags?: Array<string>;
+  /** A paused schedule enqueues nothing. */
+  paused?: boolean;
+  /** The time up to which its ticks are handled. Format: date-time. */
+  readonly lastTick?: string;
+  /** Its next tick; null when paused. Format: date-time. */
+  readonly nextTick?: string | null;
+  /** Format: date-time. */
+  readonly created?: string;
+  /** Format: date-time. */
+  readonly updated?: string;
+}
+
+/** A page of schedules. */
+export interface SchedulePage {
+  items: Array<Schedule>;
+  /** The page, from 1; -1 for a page read with a cursor. */
+  page: number;
+  perPage: number;
+  /** -1 with skipTotal. */
+  totalItems: number;
+  /** -1 with skipTotal. */
+  totalPages: number;
+  /** On every full page: pass it as cursor for the next page. */
+  nextCursor?: string;
 }
 
 export interface UsersAggregate {
