@@ -28,13 +28,14 @@ func (e *env) jobsState(t *testing.T) string {
 }
 
 // unchangedJobs runs scenarios, each of which must leave the jobs and
-// schedules as they were.
+// schedules as they were (and, as Unchanged asserts, the rest).
 func (e *env) unchangedJobs(t *testing.T, scenarios []scenario) {
 	t.Helper()
-	for i := range scenarios {
-		check := scenarios[i].Check
-		before := ""
-		scenarios[i].Check = func(t *testing.T, a *answer) {
+	for _, sc := range scenarios {
+		before := e.jobsState(t)
+		check := sc.Check
+		sc.Unchanged = true
+		sc.Check = func(t *testing.T, a *answer) {
 			if check != nil {
 				check(t, a)
 			}
@@ -42,9 +43,7 @@ func (e *env) unchangedJobs(t *testing.T, scenarios []scenario) {
 				t.Errorf("the jobs changed:\n%s", diff(before, after))
 			}
 		}
-		scenarios[i].Unchanged = true
-		t.Run("", func(t *testing.T) { before = e.jobsState(t) }) // taken just before the scenario runs
-		e.run(t, scenarios[i:i+1])
+		e.run(t, []scenario{sc})
 	}
 }
 

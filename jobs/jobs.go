@@ -1,7 +1,9 @@
 // Package jobs runs background work kept in Loam's own database, beside the
 // data: register a handler per kind with typed arguments, enqueue jobs (in
 // the same transaction as record writes when the context carries one),
-// and start a worker.
+// and start a worker and a scheduler (Config.Roles picks either). The
+// built-in kinds "mail" and "http" (RegisterBuiltins) need no Go code:
+// EnqueueJSON and the stored schedules (CreateSchedule) serve the HTTP API.
 //
 //	q, _ := jobs.New(app, jobs.Config{})
 //	welcome := jobs.Register(q, "welcome_email", func(ctx context.Context, j *jobs.Job[Welcome]) error {

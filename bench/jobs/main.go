@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -35,7 +36,18 @@ func main() {
 	flag.IntVar(&o.jobs, "jobs", 50000, "jobs to enqueue and work")
 	flag.IntVar(&o.batch, "batch", 1000, "jobs per insert batch")
 	flag.IntVar(&o.workers, "workers", 1000, "handlers running at once")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if o.store == "postgres" && o.url == "" || o.store == "sqlite" && o.path == "" {
 		log.Fatal("give -url for postgres or -path for sqlite")
 	}
@@ -49,6 +61,7 @@ func main() {
 		log.Fatalf("unknown system %q", o.system)
 	}
 	if err := run(context.Background(), o, sys); err != nil {
+		pprof.StopCPUProfile()
 		log.Fatalf("%s on %s: %v", o.system, o.store, err)
 	}
 }
