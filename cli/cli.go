@@ -235,7 +235,11 @@ func (o *options) openApp(ctx context.Context, log *slog.Logger) (*loam.App, err
 	if appURL == "" && o.http != "" {
 		appURL = "http://" + o.http
 	}
-	app, err := loam.New(loam.Config{Store: store, Logger: log, Mailer: mailer, AppURL: appURL})
+	cfg := loam.Config{Store: store, Logger: log, Mailer: mailer, AppURL: appURL}
+	if sender, ok := mailer.(loam.MessageSender); ok {
+		cfg.MessageSender = sender // the built-in "mail" job kind sends through the same SMTP server
+	}
+	app, err := loam.New(cfg)
 	if err != nil {
 		store.Close()
 		return nil, err

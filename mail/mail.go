@@ -222,6 +222,90 @@ func (s *SMTP) Message(m *loam.Mail) ([]byte, error) {
 	return append(h.Bytes(), b.Bytes()...), nil
 }
 
+var _ loam.MessageSender = (*SMTP)(nil)
+
+// SendMessage delivers a composed message (the built-in "mail" job kind)
+// from the configured sender: To and Cc in the headers, Bcc in the envelope
+// only; a text and an HTML body go as multipart/alternative.
+func (s *SMTP) SendMessage(ctx context.Context, m *loam.Message) error {
+	var rcpts []string
+	list := func(name string, addrs []string) (string, error) {
+		out := make([]string, 0, len(addrs))
+		for _, a := range addrs {
+			p, err := netmail.ParseAddress(a)
+			if err != nil {
+				return "", fmt.Errorf("mail: %s %q is not an address: %w", name, a, err)
+			}
+			rcpts = append(rcpts, p.Address)
+			out = append(out, p.String())
+		}
+		return strings.Join(out, ", "), nil
+	}
+	to, err := list("To", m.To)
+	if err != nil {
+		return err
+	}
+	cc, err := list("Cc", m.Cc)
+	if err != nil {
+		return err
+	}
+	if _, err := list("Bcc", m.Bcc); err != nil {
+		return err
+	}
+	if len(rcpts) == 0 || (m.Text == "" && m.HTML == "") {
+		return errors.New("mail: a message needs a recipient and a body")
+	}
+	var h bytes.Buffer
+	header := func(k, v string) {
+		if v != "" {
+			h.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	header("From", s.from.String())
+	header("To", to)
+	header("Cc", cc)
+	if m.ReplyTo != "" {
+		rt, err := netmail.ParseAddress(m.ReplyTo)
+		if err != nil {
+			return fmt.Errorf("mail: Reply-To %q is not an address: %w", m.ReplyTo, err)
+		}
+		header("Reply-To", rt.String())
+	}
+	header("Subject", mime.QEncoding.Encode("utf-8", strings.Join(strings.Fields(m.Subject), " ")))
+	header("Date", time.Now().Format(time.RFC1123Z))
+	header("Message-ID", "<"+randomHex()+"@"+domainOf(s.from.Address)+">")
+	header("MIME-Version", "1.0")
+	var b bytes.Buffer
+	parts := []struct{ ctype, text string }{{"text/plain; charset=utf-8", m.Text}, {"text/html; charset=utf-8", m.HTML}}
+	body := multipart.NewWriter(&b)
+	header("Content-Type", `multipart/alternative; boundary="`+body.Boundary()+`"`)
+	h.WriteString("\r\n")
+	for _, part := range parts {
+		if part.text == "" {
+			continue
+		}
+		w, err := body.CreatePart(textproto.MIMEHeader{"Content-Type": {part.ctype},
+			"Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return err
+		}
+		qp := quotedprintable.NewWriter(w)
+		if _, err := qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(part.text, "\r\n", "\n"), "\n", "\r\n"))); err != nil {
+			return err
+		}
+		if err := qp.Close(); err != nil {
+			return err
+		}
+	}
+	if err := body.Close(); err != nil {
+		return err
+	}
+	if err := s.deliver(ctx, rcpts, append(h.Bytes(), b.Bytes()...)); err != nil {
+		return fmt.Errorf("mail: send a message through %s: %w", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), err)
+	}
+	return nil
+}
+
 // Send renders m and delivers it to the SMTP server, within ctx.
 func (s *SMTP) Send(ctx context.Context, m *loam.Mail) error {
 	msg, err := s.Message(m)
@@ -229,14 +313,14 @@ func (s *SMTP) Send(ctx context.Context, m *loam.Mail) error {
 		return err
 	}
 	to, _ := netmail.ParseAddress(m.To) // checked by Message
-	if err := s.deliver(ctx, to.Address, msg); err != nil {
+	if err := s.deliver(ctx, []string{to.Address}, msg); err != nil {
 		return fmt.Errorf("mail: send %s through %s: %w", m.Kind, net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), err)
 	}
 	s.cfg.Logger.Info("mail sent", "kind", m.Kind, "collection", m.Collection)
 	return nil
 }
 
-func (s *SMTP) deliver(ctx context.Context, to string, msg []byte) error {
+func (s *SMTP) deliver(ctx context.Context, rcpts []string, msg []byte) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	tlsConfig := &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
 	var conn net.Conn
@@ -279,8 +363,10 @@ func (s *SMTP) deliver(ctx context.Context, to string, msg []byte) error {
 	if err := c.Mail(s.from.Address); err != nil {
 		return err
 	}
-	if err := c.Rcpt(to); err != nil {
-		return err
+	for _, to := range rcpts {
+		if err := c.Rcpt(to); err != nil {
+			return err
+		}
 	}
 	w, err := c.Data()
 	if err != nil {

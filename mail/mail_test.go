@@ -119,3 +119,40 @@ func TestTemplates(t *testing.T) {
 		t.Error("a sender that is not an address was accepted")
 	}
 }
+
+// TestSendMessage: a composed message (the "mail" job kind) reaches every
+// recipient, To and Cc in its headers and Bcc in the envelope only, with
+// both bodies.
+func TestSendMessage(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t, mailtest.Options{})
+	m := sender(t, srv, mail.Config{})
+	in := &loam.Message{To: []string{"Ann <ann@example.com>"}, Cc: []string{"bob@example.com"},
+		Bcc: []string{"cy@example.com"}, ReplyTo: "desk@example.com", Subject: "Your  invoice",
+		Text: "line one\nline two", HTML: "<p>line one</p>"}
+	if err := m.SendMessage(t.Context(), in); err != nil {
+		t.Fatalf("SendMessage: %v", err)
+	}
+	got := srv.WaitFor(t, "ann@example.com", 0, 10*time.Second)
+	if len(got.To) != 3 {
+		t.Errorf("envelope recipients %v, want ann, bob and cy", got.To)
+	}
+	if got.Subject != "Your invoice" || !strings.Contains(got.Text, "line two") || !strings.Contains(got.HTML, "<p>line one</p>") {
+		t.Errorf("subject %q, text %q, html %q", got.Subject, got.Text, got.HTML)
+	}
+	if h := got.Header.Get("Cc"); !strings.Contains(h, "bob@example.com") || strings.Contains(string(got.Raw), "cy@example.com") {
+		t.Errorf("Cc %q; Bcc must not appear in the message", h)
+	}
+	if h := got.Header.Get("Reply-To"); !strings.Contains(h, "desk@example.com") {
+		t.Errorf("Reply-To %q", h)
+	}
+	for _, bad := range []*loam.Message{
+		{Subject: "x", Text: "no recipient"},
+		{To: []string{"ann@example.com"}, Subject: "no body"},
+		{To: []string{"not an address"}, Text: "x"},
+	} {
+		if err := m.SendMessage(t.Context(), bad); err == nil {
+			t.Errorf("SendMessage(%+v) succeeded", bad)
+		}
+	}
+}
