@@ -113,6 +113,27 @@ func (a *App) consume(ctx context.Context, t *AuthToken, field string) error {
 	return err
 }
 
+// tryLink tries a link token (<id>.<secret>) of kind, as tryToken does; a
+// token that is not good for kind is invalid_token.
+func (a *App) tryLink(ctx context.Context, c *Collection, kind, token string) (*AuthToken, error) {
+	id, secret := linkToken(token)
+	t, ok, err := a.tryToken(ctx, c, kind, id, secret)
+	if err == nil && !ok {
+		err = invalidToken("token")
+	}
+	return t, err
+}
+
+// tokenRecord reads the record a token was sent for; a record deleted
+// since makes the token invalid.
+func (a *App) tokenRecord(ctx context.Context, c *Collection, t *AuthToken) (*Record, error) {
+	rec, err := a.store.GetRecord(ctx, c, t.RecordID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalidToken("token")
+	}
+	return rec, err
+}
+
 // linkToken splits a link token into its id and secret.
 func linkToken(token string) (id, secret string) {
 	id, secret, _ = strings.Cut(strings.TrimSpace(token), ".")
@@ -302,12 +323,8 @@ func (a *App) ConfirmVerification(ctx context.Context, collection, token string)
 	if err != nil {
 		return err
 	}
-	id, secret := linkToken(token)
-	t, ok, err := a.tryToken(ctx, c, tokenVerify, id, secret)
-	if err != nil || !ok {
-		if err == nil {
-			err = invalidToken("token")
-		}
+	t, err := a.tryLink(ctx, c, tokenVerify, token)
+	if err != nil {
 		return err
 	}
 	if err := a.consume(ctx, t, "token"); err != nil {
@@ -360,21 +377,14 @@ func (a *App) ConfirmPasswordReset(ctx context.Context, collection, token, passw
 	if err := checkNewPassword(c, password, confirm); err != nil {
 		return err
 	}
-	id, secret := linkToken(token)
-	t, ok, err := a.tryToken(ctx, c, tokenReset, id, secret)
-	if err != nil || !ok {
-		if err == nil {
-			err = invalidToken("token")
-		}
+	t, err := a.tryLink(ctx, c, tokenReset, token)
+	if err != nil {
 		return err
 	}
 	if err := a.consume(ctx, t, "token"); err != nil {
 		return err
 	}
-	rec, err := a.store.GetRecord(ctx, c, t.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return invalidToken("token")
-	}
+	rec, err := a.tokenRecord(ctx, c, t)
 	if err != nil {
 		return err
 	}
@@ -442,18 +452,11 @@ func (a *App) ConfirmEmailChange(ctx context.Context, collection, token, passwor
 	if err != nil {
 		return err
 	}
-	id, secret := linkToken(token)
-	t, ok, err := a.tryToken(ctx, c, tokenEmailChange, id, secret)
-	if err != nil || !ok {
-		if err == nil {
-			err = invalidToken("token")
-		}
+	t, err := a.tryLink(ctx, c, tokenEmailChange, token)
+	if err != nil {
 		return err
 	}
-	rec, err := a.store.GetRecord(ctx, c, t.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return invalidToken("token")
-	}
+	rec, err := a.tokenRecord(ctx, c, t)
 	if err != nil {
 		return err
 	}
