@@ -113,6 +113,19 @@ func (a *App) consume(ctx context.Context, t *AuthToken, field string) error {
 	return err
 }
 
+// mailTarget checks an address a request endpoint was given, counts the
+// mail towards the throttle, and returns the record it belongs to (nil when
+// none does: the caller then does the same work for nobody).
+func (a *App) mailTarget(ctx context.Context, c *Collection, email string) (*Record, error) {
+	if err := checkEmail("email", email); err != nil {
+		return nil, err
+	}
+	if err := a.countMail(ctx, c, email); err != nil {
+		return nil, err
+	}
+	return a.byEmail(ctx, c, email)
+}
+
 // tryLink tries a link token (<id>.<secret>) of kind, as tryToken does; a
 // token that is not good for kind is invalid_token.
 func (a *App) tryLink(ctx context.Context, c *Collection, kind, token string) (*AuthToken, error) {
@@ -279,13 +292,7 @@ func (a *App) RequestVerification(ctx context.Context, collection, email string)
 	if err != nil {
 		return err
 	}
-	if err := checkEmail("email", email); err != nil {
-		return err
-	}
-	if err := a.countMail(ctx, c, email); err != nil {
-		return err
-	}
-	rec, err := a.byEmail(ctx, c, email)
+	rec, err := a.mailTarget(ctx, c, email)
 	if err != nil {
 		return err
 	}
@@ -351,13 +358,7 @@ func (a *App) RequestPasswordReset(ctx context.Context, collection, email string
 	if !c.Auth.Methods.Password {
 		return Errorf(CodeForbidden, "password sign-in is off for %s", c.Name)
 	}
-	if err := checkEmail("email", email); err != nil {
-		return err
-	}
-	if err := a.countMail(ctx, c, email); err != nil {
-		return err
-	}
-	rec, err := a.byEmail(ctx, c, email)
+	rec, err := a.mailTarget(ctx, c, email)
 	if err != nil {
 		return err
 	}

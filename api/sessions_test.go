@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"loam"
-	"loam/api"
 	"loam/postgres"
 	"loam/postgres/pgtest"
 	"loam/sqlite"
@@ -77,21 +75,7 @@ func instance(t *testing.T, store string, st loam.Store, cfg loam.Config) *env {
 		t.Fatalf("app.Start: %v", err)
 	}
 	t.Cleanup(func() { _ = app.Stop() })
-	srv := api.New(app, api.Config{Addr: "127.0.0.1:0"})
-	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("server Start: %v", err)
-	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
-	e := &env{store: store, app: app, base: "http://" + srv.Addr(), client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
-		contract: newContract(app)}
-	e.super = e.signIn(t, loam.SuperusersCollection, superEmail, superPassword)
-	return e
+	return serve(t, store, app, false)
 }
 
 // sessionIDs lists the sessions a token sees (with a query such as
