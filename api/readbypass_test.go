@@ -159,7 +159,7 @@ func TestReadBypass(t *testing.T) {
 				Code: "invalid_query", Unchanged: true},
 			// Batch.
 			{Name: "bob deletes ann's diary in a batch", Method: "POST", Path: "/api/batch", Token: s.bobTok,
-				Body: map[string]any{"requests": []map[string]any{{"method": "DELETE", "url": diaries + "/" + annA}}},
+				Body:   map[string]any{"requests": []map[string]any{{"method": "DELETE", "url": diaries + "/" + annA}}},
 				Status: 404, Code: "not_found", Fields: errs{"requests.0": "not_found"}, Unchanged: true},
 			{Name: "bob updates ann's diary in a batch", Method: "POST", Path: "/api/batch", Token: s.bobTok,
 				Body: map[string]any{"requests": []map[string]any{
