@@ -1,0 +1,57 @@
+package api_test
+
+import (
+	"testing"
+
+	"loam"
+)
+
+// TestSchemaChangeAcrossInstances: a collection created through one
+// instance takes records through another at once. The second instance
+// polls the schema only once an hour here, so what serves it is the
+// lookup of the schema counter when a collection is missing.
+func TestSchemaChangeAcrossInstances(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			open := sharedDB(t, store)
+			e := startEnv(t, store, open(), loam.Config{})
+			e2 := instance(t, store, open(), loam.Config{SchemaPoll: -1})
+			e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"title","type":"text"}],"rules":{"list":"","view":""}}`)
+			var id string
+			e2.run(t, []scenario{
+				{Name: "the second writes into the new collection", Method: "POST", Path: "/api/collections/notes/records",
+					Token: e2.super, Body: `{"title":"written through the second"}`, Status: 201,
+					Check: func(t *testing.T, a *answer) { id = str(a.JSON(t)["id"]) }},
+				{Name: "a missing collection is still missing", Method: "GET", Path: "/api/collections/nothing/records",
+					Status: 404, Code: "not_found"},
+			})
+			e.run(t, []scenario{{Name: "the first reads it", Method: "GET", Path: "/api/collections/notes/records/" + id,
+				Status: 200, Contains: []string{"written through the second"}}})
+		})
+	}
+}
+
+// TestFieldAddedAcrossInstances: a field added through one instance is
+// written through another at once.
+func TestFieldAddedAcrossInstances(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			open := sharedDB(t, store)
+			e := startEnv(t, store, open(), loam.Config{})
+			e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"title","type":"text"}],"rules":{"list":"","view":""}}`)
+			e2 := instance(t, store, open(), loam.Config{SchemaPoll: -1})
+			e.run(t, []scenario{{Name: "the first adds a field", Method: "PATCH", Path: "/api/collections/notes", Token: e.super,
+				Body: `{"fields":[{"name":"title","type":"text"},{"name":"mood","type":"text"}]}`, Status: 200}})
+			e2.run(t, []scenario{
+				{Name: "the second writes it", Method: "POST", Path: "/api/collections/notes/records", Token: e2.super,
+					Body: `{"title":"t","mood":"glad"}`, Status: 201, Contains: []string{`"mood":"glad"`}},
+				{Name: "an unknown member is still refused", Method: "POST", Path: "/api/collections/notes/records", Token: e2.super,
+					Body: `{"title":"t","colour":"red"}`, Status: 400, Code: "unknown_field", Fields: errs{"colour": "unknown_field"}, Unchanged: true},
+			})
+		})
+	}
+}
