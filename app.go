@@ -174,7 +174,7 @@ func (a *App) OnRecordDelete(collections ...string) CollectionHook {
 }
 
 func (a *App) reloadSchema(ctx context.Context) error {
-	cols, version, err := a.store.Collections(ctx)
+	cols, version, err := a.schemaSource(ctx).Collections(ctx)
 	if err != nil {
 		return fmt.Errorf("load schema: %w", err)
 	}
@@ -185,6 +185,21 @@ func (a *App) reloadSchema(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// schemaSource reads the schema through the transaction ctx carries, when
+// its store can, else through the app's store.
+func (a *App) schemaSource(ctx context.Context) schemaSource {
+	if tx, ok := ctx.Value(txKey{a}).(schemaSource); ok {
+		return tx
+	}
+	return a.store
+}
+
+// schemaSource is what the schema is loaded from.
+type schemaSource interface {
+	SchemaVersion(ctx context.Context) (int64, error)
+	Collections(ctx context.Context) ([]*Collection, int64, error)
 }
 
 // maintain reloads the schema when its version moves (another instance

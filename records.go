@@ -45,17 +45,21 @@ func (a *App) LiveCollection(ctx context.Context, name string) (*Collection, err
 	if err == nil {
 		return c, nil
 	}
-	if moved, rerr := a.RefreshSchema(ctx); rerr != nil || !moved {
+	if _, rerr := a.RefreshSchema(ctx); rerr != nil {
 		return nil, err
 	}
+	// Look again even when this call loaded nothing: a concurrent request
+	// may have loaded the schema between the first look and the check.
 	return a.collection(name)
 }
 
 // RefreshSchema loads the schema again when another instance changed it
 // since this one loaded it, and reports whether it did. It costs one read
-// of the schema counter.
+// of the schema counter. Inside a transaction (App.InTx) it reads through
+// that transaction: a request holding a connection must not wait for a
+// second one, or a burst of such requests would exhaust the pool.
 func (a *App) RefreshSchema(ctx context.Context) (bool, error) {
-	v, err := a.store.SchemaVersion(ctx)
+	v, err := a.schemaSource(ctx).SchemaVersion(ctx)
 	if err != nil {
 		return false, fmt.Errorf("refresh schema: %w", err)
 	}

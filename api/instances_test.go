@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"loam"
@@ -19,11 +21,14 @@ func TestSchemaChangeAcrossInstances(t *testing.T) {
 			e := startEnv(t, store, open(), loam.Config{})
 			e2 := instance(t, store, open(), loam.Config{SchemaPoll: -1})
 			e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"title","type":"text"}],"rules":{"list":"","view":""}}`)
+			e.mustCreateCollection(t, `{"name":"notes2","fields":[{"name":"title","type":"text"}],"rules":{"list":"","view":""}}`)
 			var id string
 			e2.run(t, []scenario{
 				{Name: "the second writes into the new collection", Method: "POST", Path: "/api/collections/notes/records",
 					Token: e2.super, Body: `{"title":"written through the second"}`, Status: 201,
 					Check: func(t *testing.T, a *answer) { id = str(a.JSON(t)["id"]) }},
+				{Name: "and with an Idempotency-Key", Method: "POST", Path: "/api/collections/notes2/records",
+					Headers: map[string]string{"Idempotency-Key": "k1"}, Token: e2.super, Body: `{"title":"keyed"}`, Status: 201},
 				{Name: "a missing collection is still missing", Method: "GET", Path: "/api/collections/nothing/records",
 					Status: 404, Code: "not_found"},
 			})
@@ -52,6 +57,46 @@ func TestFieldAddedAcrossInstances(t *testing.T) {
 				{Name: "an unknown member is still refused", Method: "POST", Path: "/api/collections/notes/records", Token: e2.super,
 					Body: `{"title":"t","colour":"red"}`, Status: 400, Code: "unknown_field", Fields: errs{"colour": "unknown_field"}, Unchanged: true},
 			})
+		})
+	}
+}
+
+// TestKeyedBurstOnAStaleInstance: requests with an Idempotency-Key run in a
+// transaction; when the instance does not know their collection yet, it
+// reads the schema through that transaction. Were it to ask the pool for a
+// second connection, a burst larger than the pool would wait on itself.
+func TestKeyedBurstOnAStaleInstance(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			open := sharedDB(t, store)
+			e := startEnv(t, store, open(), loam.Config{})
+			e2 := instance(t, store, open(), loam.Config{SchemaPoll: -1})
+			e.mustCreateCollection(t, `{"name":"keyed","fields":[{"name":"n","type":"number"}],"rules":{"list":"","view":"","create":""}}`)
+			const workers, each = 16, 5
+			var wg sync.WaitGroup
+			for i := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range each {
+						a, err := e2.send(call{Method: "POST", Path: "/api/collections/keyed/records", Body: `{"n":1}`,
+							Headers: map[string]string{"Idempotency-Key": fmt.Sprint(i, "-", j)}})
+						if err != nil {
+							t.Errorf("create %d-%d: %v", i, j, err)
+							return
+						}
+						if a.Status != 201 {
+							t.Errorf("create %d-%d: %d %s", i, j, a.Status, a.Body)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if n := e.count(t, "keyed"); n != workers*each {
+				t.Errorf("%d records, want %d", n, workers*each)
+			}
 		})
 	}
 }

@@ -34,7 +34,7 @@ func (s *Server) objectFor(w http.ResponseWriter, r *http.Request) (c *loam.Coll
 	if !knowsAll(c, body) {
 		// A field another instance just added: look at the schema again
 		// rather than refuse it until the next poll.
-		if moved, _ := s.app.RefreshSchema(r.Context()); moved {
+		if _, err := s.app.RefreshSchema(r.Context()); err == nil {
 			if c = s.collectionFor(w, r); c == nil {
 				return nil, nil, false
 			}

@@ -28,8 +28,12 @@ func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, err
 			return nil, 0, fmt.Errorf("load collection %s: %w", c.Name, err)
 		}
 	}
-	if s.seen.Swap(version) != version {
-		s.schemaChanged() // possibly changed by another instance
+	owner := s
+	if s.parent != nil {
+		owner = s.parent
+	}
+	if owner.seen.Swap(version) != version {
+		owner.schemaChanged() // possibly changed by another instance
 	}
 	return out, version, nil
 }

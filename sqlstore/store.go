@@ -19,7 +19,10 @@ type Store struct {
 	d          Dialect
 	migrations fs.FS
 	seen       atomic.Int64 // the last schema version Collections returned
-	sql        *sync.Map    // *loam.Collection -> *recordSQL; shared with InTx's stores
+	// parent is the store a transaction's store was bound from (see
+	// boundTo): a schema its Collections finds changed is the parent's.
+	parent *Store
+	sql    *sync.Map // *loam.Collection -> *recordSQL; shared with InTx's stores
 }
 
 var _ loam.Store = (*Store)(nil)
