@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"loam"
 )
@@ -99,4 +100,30 @@ func TestKeyedBurstOnAStaleInstance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRuleChangeAcrossInstances: on PostgreSQL a schema change is announced
+// as it commits (NOTIFY), so a rule tightened through one instance holds
+// on another without waiting for a poll: here the second never polls.
+func TestRuleChangeAcrossInstances(t *testing.T) {
+	t.Parallel()
+	open := sharedDB(t, "postgres")
+	e := startEnv(t, "postgres", open(), loam.Config{})
+	e2 := instance(t, "postgres", open(), loam.Config{SchemaPoll: -1})
+	e.mustCreateCollection(t, `{"name":"notes","fields":[{"name":"title","type":"text"}],"rules":{"list":"","view":""}}`)
+	e.mustCreate(t, "notes", map[string]any{"title": "public, for now"})
+	e2.run(t, []scenario{{Name: "anyone lists on the second", Method: "GET", Path: "/api/collections/notes/records",
+		Status: 200, Contains: []string{"public, for now"}}})
+	e.run(t, []scenario{{Name: "the first makes the list superusers only", Method: "PATCH", Path: "/api/collections/notes",
+		Token: e.super, Body: `{"rules":{"list":null,"view":null}}`, Status: 200}})
+	want := e.app.Schema().Version
+	deadline := time.Now().Add(10 * time.Second)
+	for e2.app.Schema().Version != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second instance still has schema %d, want %d, 10 s after the change", e2.app.Schema().Version, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e2.run(t, []scenario{{Name: "the second refuses the anonymous list", Method: "GET", Path: "/api/collections/notes/records",
+		Status: 401, Code: "unauthenticated"}})
 }
