@@ -55,13 +55,13 @@ type Config struct {
 
 // App is a running Loam: the live schema, the hooks and the services.
 type App struct {
-	store  Store
-	log    *slog.Logger
-	poll   time.Duration
+	store Store
+	log   *slog.Logger
+	poll  time.Duration
 	// listening is closed when listenSchema has returned.
 	listening chan struct{}
-	sender MessageSender
-	schema atomic.Pointer[Schema]
+	sender    MessageSender
+	schema    atomic.Pointer[Schema]
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
 
