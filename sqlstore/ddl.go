@@ -28,8 +28,12 @@ func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, err
 			return nil, 0, fmt.Errorf("load collection %s: %w", c.Name, err)
 		}
 	}
-	if s.seen.Swap(version) != version {
-		s.schemaChanged() // possibly changed by another instance
+	owner := s
+	if s.parent != nil {
+		owner = s.parent
+	}
+	if owner.seen.Swap(version) != version {
+		owner.schemaChanged() // possibly changed by another instance
 	}
 	return out, version, nil
 }
@@ -63,7 +67,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("insert collection: %w", err)
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
@@ -208,7 +212,7 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("delete sessions: %w", err)
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
@@ -292,7 +296,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		} else if n == 0 {
 			return loam.Errorf(loam.CodeNotFound, "collection %q not found", old.Name)
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
