@@ -12,7 +12,8 @@ import (
 	"loam/jobs"
 )
 
-// The jobs and schedules routes are for superusers (API keys come later).
+// The jobs and schedules routes are for superusers (and their API keys
+// that reach the jobs area).
 // Their answers are built from these types.
 
 // jobJSON is a job as answered.
@@ -112,17 +113,15 @@ func newListJSON[T any](items []T, page, perPage int, total int64, next string) 
 }
 
 // superuser answers 401 or 403 and returns false unless the caller is a
-// superuser.
+// superuser (with an API key, one that reaches the jobs area: jobs and
+// schedules).
 func superuser(w http.ResponseWriter, r *http.Request, what string) bool {
-	who := PrincipalFrom(r)
-	switch {
-	case who.IsSuperuser():
+	err := PrincipalFrom(r).InArea(loam.AreaJobs)
+	if err == nil {
 		return true
-	case who == nil:
-		WriteError(w, r, loam.Errorf(loam.CodeUnauthenticated, "%s needs a superuser", what))
-	default:
-		WriteError(w, r, loam.Errorf(loam.CodeForbidden, "%s needs a superuser", what))
 	}
+	logger(r).Debug("refused", "what", what, "err", err)
+	WriteError(w, r, err)
 	return false
 }
 
