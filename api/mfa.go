@@ -123,4 +123,3 @@ func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request) {
 	b = append(b, '}')
 	writeBody(w, http.StatusOK, b)
 }
-
