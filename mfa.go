@@ -97,6 +97,8 @@ func (a *App) firstFactor(ctx context.Context, c *Collection, rec *Record, metho
 // code or an unused recovery code of the record. It returns a new session
 // token and the record. An unknown, expired, used or exhausted mfaId, one
 // of another collection, or a wrong or replayed code is unauthenticated.
+// Wrong codes also count as failed sign-ins of the record (and of the
+// client address): past the throttle's limit the answer is rate_limited.
 func (a *App) VerifyMFA(ctx context.Context, collection, mfaID, code string) (string, *Record, error) {
 	c, err := a.authCollection(collection)
 	if err != nil {
@@ -110,6 +112,13 @@ func (a *App) VerifyMFA(ctx context.Context, collection, mfaID, code string) (st
 	}
 	if !ok {
 		return "", nil, bad
+	}
+	// Second-factor failures count per record, apart from the password's
+	// (whose success clears its count): knowing the password does not buy
+	// more guesses at the code.
+	attempt, err := a.startSignIn(ctx, c, "mfa:"+t.RecordID)
+	if err != nil {
+		return "", nil, err
 	}
 	m, err := a.store.MFAOf(ctx, c.Name, t.RecordID)
 	if errors.Is(err, ErrNotFound) || (err == nil && !m.Enabled) {
@@ -142,6 +151,7 @@ func (a *App) VerifyMFA(ctx context.Context, collection, mfaID, code string) (st
 	if err != nil {
 		return "", nil, err
 	}
+	a.succeeded(ctx, attempt)
 	return a.startSession(ctx, c, rec, SessionMFA, 0)
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
@@ -259,6 +260,34 @@ func TestMFAAfterOTP(t *testing.T) {
 			}
 			e.run(t, []scenario{{Name: "the second factor", Method: "POST", Path: "/api/collections/users/auth/mfa/verify",
 				Body: map[string]string{"mfaId": str(m["mfaId"]), "code": totpCode(t, secret, e.clock)}, Status: 200}})
+		})
+	}
+}
+
+// TestMFAThrottle: wrong second factors count per record across mfaIds,
+// so knowing the password buys no more guesses; the right password does
+// not clear that count.
+func TestMFAThrottle(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			e := newMailEnv(t, store, loam.Throttle{FailuresPerIdentity: 3, FailuresPerIP: 500, MailsPerAddress: 50, MailsPerIP: 500})
+			_, ann := e.signUp(t)
+			e.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: e.super,
+				Body: `{"auth":{"methods":{"password":true,"mfa":true}}}`})
+			secret, _ := enrolMFA(t, e, ann)
+			verify := "/api/collections/users/auth/mfa/verify"
+			code := totpCode(t, secret, e.clock)
+			for i := range 3 { // a new mfaId each time: the password is right every time
+				e.run(t, []scenario{{Name: fmt.Sprintf("wrong code %d", i+1), Method: "POST", Path: verify,
+					Body: map[string]string{"mfaId": mfaID(t, e), "code": otherCode(code)}, Status: 401, Code: "unauthenticated"}})
+			}
+			e.run(t, []scenario{{Name: "the right code past the limit", Method: "POST", Path: verify,
+				Body: map[string]string{"mfaId": mfaID(t, e), "code": code}, Status: 429, Code: "rate_limited"}})
+			e.clock.Advance(15 * time.Minute)
+			e.run(t, []scenario{{Name: "after the window", Method: "POST", Path: verify,
+				Body: map[string]string{"mfaId": mfaID(t, e), "code": totpCode(t, secret, e.clock)}, Status: 200}})
 		})
 	}
 }

@@ -49,10 +49,12 @@ func (b *docBuilder) mfa(c *loam.Collection, tags []string) {
 		"A wrong code is 400 with errors.code; no enrolment waiting is 404."+session, code, map[string]*openapi.Response{"200": codes}, signedIn)
 	post("/verify", "mfaVerify", "Finish a sign-in that answered mfa_required",
 		"code is a TOTP code (never accepted twice) or an unused recovery code. The mfaId lasts 5 minutes, "+
-			"takes 5 codes and is used once; a wrong, expired or used one, or one of another collection, is 401.",
+			"takes 5 codes and is used once; a wrong, expired or used one, or one of another collection, is 401. "+
+			"Wrong codes count as failed sign-ins of the record: past the limit the answer is 429.",
 		object([]string{"mfaId", "code"}, prop("mfaId", describe(str(), "The mfaId of the mfa_required answer.")),
 			prop("code", describe(str(), "A TOTP code or a recovery code."))),
 		map[string]*openapi.Response{"200": okJSON("Signed in.", openapi.Ref(c.Name+"Auth"))}, []openapi.SecurityRequirement{{}})
+	b.doc.Paths[base+"/verify"].Post.Responses["429"] = &openapi.Response{Ref: "#/components/responses/" + b.errorResponse(http.StatusTooManyRequests)}
 	post("/recovery-codes", "mfaRecoveryCodes", "Replace the recovery codes",
 		"Given a current TOTP code; the old codes stop working."+session, code, map[string]*openapi.Response{"200": codes}, signedIn)
 	post("/disable", "mfaDisable", "Turn the second factor off",
