@@ -66,11 +66,11 @@ func (p *Principal) inScope(collection, action string) error {
 func (p *Principal) InArea(area string) error {
 	switch {
 	case p == nil:
-		return Errorf(CodeUnauthenticated, "%s needs a superuser", area)
+		return Errorf(CodeUnauthenticated, "the %s area needs a superuser", area)
 	case !p.IsSuperuser():
-		return Errorf(CodeForbidden, "%s needs a superuser", area)
+		return Errorf(CodeForbidden, "the %s area needs a superuser", area)
 	case p.APIKey != nil && !slices.Contains(p.APIKey.Scopes.System, area):
-		return Errorf(CodeForbidden, "the API key does not reach %s", area)
+		return Errorf(CodeForbidden, "the API key does not reach the %s area", area)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -116,13 +117,12 @@ func newListJSON[T any](items []T, page, perPage int, total int64, next string) 
 // superuser (with an API key, one that reaches the jobs area: jobs and
 // schedules).
 func superuser(w http.ResponseWriter, r *http.Request, what string) bool {
-	err := PrincipalFrom(r).InArea(loam.AreaJobs)
-	if err == nil {
-		return true
+	var e *loam.Error
+	if err := PrincipalFrom(r).InArea(loam.AreaJobs); errors.As(err, &e) {
+		WriteError(w, r, loam.Errorf(e.Code, "%s: %s", what, e.Message))
+		return false
 	}
-	logger(r).Debug("refused", "what", what, "err", err)
-	WriteError(w, r, err)
-	return false
+	return true
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
