@@ -378,9 +378,6 @@ func (c *Collection) Validate() error {
 		if len(c.Auth.Methods.OAuth2) > 0 {
 			fe.Add("auth.methods.oauth2", FieldInvalid, "OAuth2 sign-in is not supported yet: leave oauth2 empty")
 		}
-		if c.Auth.Methods.MFA {
-			fe.Add("auth.methods.mfa", FieldInvalid, "MFA is not supported yet")
-		}
 	} else {
 		c.Auth = nil
 		if c.Rules.Manage != nil {

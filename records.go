@@ -74,7 +74,7 @@ func (a *App) RefreshSchema(ctx context.Context) (bool, error) {
 
 // GetRecord returns one record under the collection's view rule.
 func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id string) (*Record, error) {
-	c, err := a.LiveCollection(ctx, collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeView)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 // ListRecords returns a page of records under the collection's list rule,
 // filtered and sorted as q asks.
 func (a *App) ListRecords(ctx context.Context, who *Principal, collection string, q ListQuery) (*RecordList, error) {
-	c, err := a.LiveCollection(ctx, collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeList)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 // CreateRecord validates body against the live schema, runs the create hooks
 // and writes the record with its event. Every field error comes back at once.
 func (a *App) CreateRecord(ctx context.Context, who *Principal, collection string, body Body) (*Record, error) {
-	c, err := a.LiveCollection(ctx, collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 // writes it. With ifMatch (an ETag), a record changed since is refused with
 // ErrPreconditionFailed; without it, a concurrent change is merged again.
 func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id string, body Body, ifMatch string) (*Record, error) {
-	c, err := a.LiveCollection(ctx, collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 // DeleteRecord deletes a record, applying the onDelete rule of every relation
 // that points at it.
 func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id string, ifMatch string) error {
-	c, err := a.LiveCollection(ctx, collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeDelete)
 	if err != nil {
 		return err
 	}

@@ -207,10 +207,8 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("delete collection row: %w", err)
 		}
-		b = &builder{d: s.d}
-		b.sql(`DELETE FROM _sessions WHERE collection = `).arg(c.Name)
-		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-			return fmt.Errorf("delete sessions: %w", err)
+		if err := s.deleteAuthRows(ctx, tx, recordAuthTables, "collection", c.Name); err != nil {
+			return err
 		}
 		return s.schemaChangedIn(ctx, tx)
 	})
@@ -341,10 +339,12 @@ func (s *Store) renameTable(ctx context.Context, tx Querier, old, new *loam.Coll
 	if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(from)+" RENAME TO "+quote(new.Name)); err != nil {
 		return fmt.Errorf("rename table: %w", err)
 	}
-	b := &builder{d: s.d}
-	b.sql(`UPDATE _sessions SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
-	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-		return fmt.Errorf("move sessions: %w", err)
+	for _, t := range recordAuthTables {
+		b := &builder{d: s.d}
+		b.sql(`UPDATE `, t, ` SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("move the rows of %s: %w", t, err)
+		}
 	}
 	return s.retargetRelations(ctx, tx, old.Name, new.Name)
 }

@@ -704,6 +704,11 @@ func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) er
 	if n == 0 {
 		return loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
 	}
+	if c.IsAuth() { // its sessions, API keys and second factor go with it
+		if err := s.deleteAuthRows(ctx, d.tx, recordAuthTables, "collection", c.Name, "record_id", id); err != nil {
+			return err
+		}
+	}
 	return s.appendEvent(ctx, d.tx, c.Name, id, loam.ActionDelete, d.now)
 }
 
