@@ -187,3 +187,16 @@ func (a *App) UpsertSuperuser(ctx context.Context, email, password string) (*Rec
 	}
 	return a.CreateRecord(ctx, System, SuperusersCollection, body)
 }
+
+// RequireSuperuser returns nil for superusers, an unauthenticated *Error
+// for anonymous callers and a forbidden one for everyone else: handlers
+// call it before they read a body that only superusers may send.
+func RequireSuperuser(who *Principal) error {
+	if who.IsSuperuser() {
+		return nil
+	}
+	if who == nil {
+		return Errorf(CodeUnauthenticated, "this needs a superuser")
+	}
+	return Errorf(CodeForbidden, "this needs a superuser")
+}
