@@ -41,6 +41,8 @@ Common flags (each also read from the environment as LOAM_<NAME>):
 Serve flags:
   --roles LIST     what the process runs: api, worker, scheduler (default all three)
   --outbound-hosts LIST  hosts that http jobs may reach: host, host:port, *.domain or * (default none)
+  (--app-url, the mail flags and --outbound-hosts are the defaults of the shared settings, which
+  superusers override at run time with PATCH /api/settings)
   --http ADDR      listen address (default 127.0.0.1:8090)
   --app-url URL    where links in mails lead (default http://ADDR)
   --smtp-host H    SMTP server for the mails of the auth flows (none: no mail is sent)
