@@ -71,6 +71,16 @@ func (a *App) ReloadSettings(ctx context.Context) error {
 		return fmt.Errorf("reload settings: the stored settings: %w", err)
 	}
 	next, err := a.newSnapshot(version, stored)
+	if CodeOf(err) == CodeValidationFailed {
+		// The stored values do not hold over these defaults (a flag they
+		// relied on is gone): run on the defaults, and keep the stored
+		// values so that a PATCH merges into them and can fix them.
+		a.log.Error("the stored settings are not valid over the defaults (flags): using the defaults until "+
+			"PATCH /api/settings fixes them", "err", err)
+		if next, err = a.newSnapshot(version, nil); err == nil {
+			next.stored = stored
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("reload settings: %w", err)
 	}
