@@ -38,6 +38,10 @@ type Config struct {
 	// SchemaPoll is how often the app checks whether another instance changed
 	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
+	// SettingsPoll is how often, at most, the app checks whether another
+	// instance changed the settings (default SettingsCheck; negative: never,
+	// and so by default when SchemaPoll is negative).
+	SettingsPoll time.Duration
 	// Clock gives the time of sessions, auth tokens and throttle windows
 	// (default Now); tests set a fake one.
 	Clock func() time.Time
@@ -65,11 +69,12 @@ type Config struct {
 
 // App is a running Loam: the live schema, the hooks and the services.
 type App struct {
-	store  Store
-	log    *slog.Logger
-	poll   time.Duration
-	sender MessageSender
-	schema atomic.Pointer[Schema]
+	store        Store
+	log          *slog.Logger
+	poll         time.Duration
+	settingsPoll time.Duration
+	sender       MessageSender
+	schema       atomic.Pointer[Schema]
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
 
@@ -116,13 +121,19 @@ func New(cfg Config) (*App, error) {
 	if cfg.SchemaPoll == 0 {
 		cfg.SchemaPoll = 2 * time.Second
 	}
+	if cfg.SettingsPoll == 0 {
+		cfg.SettingsPoll = SettingsCheck
+		if cfg.SchemaPoll < 0 {
+			cfg.SettingsPoll = -1
+		}
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = Now
 	}
 	if cfg.Settings.AppURL == "" {
 		cfg.Settings.AppURL = cfg.AppURL
 	}
-	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{}),
+	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, settingsPoll: cfg.SettingsPoll, done: make(chan struct{}),
 		now: func() time.Time { return cfg.Clock().UTC().Truncate(time.Millisecond) }, throttle: cfg.Throttle.withDefaults(),
 		defaults: cfg.Settings.withDefaults(), fixedMailer: cfg.Mailer, newTransport: cfg.MailTransport}
 	first, err := a.newSnapshot(-1, nil)

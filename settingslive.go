@@ -29,13 +29,16 @@ type SettingsSnapshot struct {
 }
 
 // Settings returns the current settings. It reads the database at most
-// once per SettingsCheck, to learn whether another instance changed them;
-// a change made through this App is seen at once.
+// once per Config.SettingsPoll (SettingsCheck), to learn whether another
+// instance changed them; a change made through this App is seen at once.
 func (a *App) Settings(ctx context.Context) *SettingsSnapshot {
 	snap := a.settings.Load()
+	if a.settingsPoll < 0 {
+		return snap
+	}
 	now := a.now().UnixMilli()
 	next := a.settingsNext.Load()
-	if now < next || !a.settingsNext.CompareAndSwap(next, now+SettingsCheck.Milliseconds()) {
+	if now < next || !a.settingsNext.CompareAndSwap(next, now+a.settingsPoll.Milliseconds()) {
 		return snap
 	}
 	v, err := a.store.SettingsVersion(ctx)

@@ -22,11 +22,16 @@ func (b *docBuilder) settings() {
 	strList := func(text string) *openapi.Schema {
 		return describe(&openapi.Schema{Type: openapi.Types{"array"}, Items: stringSchema(), MaxItems: intp(100)}, text)
 	}
-	port := &openapi.Schema{Type: openapi.Types{"integer"}, Minimum: floatp(1), Maximum: floatp(65535)}
-	tls := describe(&openapi.Schema{Type: openapi.Types{"string"},
-		Enum: []any{loam.SMTPTLSAuto, loam.SMTPTLSStartTLS, loam.SMTPTLSImplicit, loam.SMTPTLSNone}},
-		"auto: TLS from the start on port 465, else STARTTLS when offered; starttls: STARTTLS required; "+
-			"tls: TLS from the start on any port; none: never.")
+	// Fresh schemas each time: nullable changes the schema it is given.
+	port := func() *openapi.Schema {
+		return &openapi.Schema{Type: openapi.Types{"integer"}, Minimum: floatp(1), Maximum: floatp(65535)}
+	}
+	tls := func() *openapi.Schema {
+		return describe(&openapi.Schema{Type: openapi.Types{"string"},
+			Enum: []any{loam.SMTPTLSAuto, loam.SMTPTLSStartTLS, loam.SMTPTLSImplicit, loam.SMTPTLSNone}},
+			"auto: TLS from the start on port 465, else STARTTLS when offered; starttls: STARTTLS required; "+
+				"tls: TLS from the start on any port; none: never.")
+	}
 	c.Schemas["RateLimit"] = describe(object([]string{"route", "max", "window"},
 		prop("route", str("\"METHOD /path\" or \"/path\" (any method); a segment * matches any one segment: "+
 			"\"POST /api/collections/*/records\".")),
@@ -51,10 +56,10 @@ func (b *docBuilder) settings() {
 		append([]openapi.Property{
 			prop("appURL", str("Where the links in mails lead.")),
 			prop("smtp", object([]string{"host", "port", "username", "passwordSet", "tls"},
-				prop("host", str("The SMTP server; empty: no mail is sent.")), prop("port", port),
+				prop("host", str("The SMTP server; empty: no mail is sent.")), prop("port", port()),
 				prop("username", stringSchema()),
 				prop("passwordSet", describe(boolSchema(), "Whether a password is set; the password itself is never answered.")),
-				prop("tls", tls))),
+				prop("tls", tls()))),
 			prop("sender", sender),
 		}, listProps(same)...)...),
 		"The settings in effect: the flags of loam serve as defaults, overridden by the values set here.")
@@ -62,9 +67,9 @@ func (b *docBuilder) settings() {
 		append([]openapi.Property{
 			prop("appURL", nullable(stringSchema())),
 			prop("smtp", nullable(object(nil,
-				prop("host", nullable(stringSchema())), prop("port", nullable(port)),
+				prop("host", nullable(stringSchema())), prop("port", nullable(port())),
 				prop("username", nullable(stringSchema())),
-				prop("password", nullable(str("Write-only."))), prop("tls", nullable(tls))))),
+				prop("password", nullable(str("Write-only."))), prop("tls", nullable(tls()))))),
 			prop("sender", nullable(object(nil, prop("name", nullable(stringSchema())), prop("address", nullable(stringSchema()))))),
 		}, listProps(nullable)...)...),
 		"A JSON merge patch of the settings: members present replace the current values (objects merge member by "+

@@ -166,7 +166,10 @@ func (o *options) settings() (loam.Settings, error) {
 	}
 	appURL := o.appURL
 	if appURL == "" && o.http != "" {
-		appURL = "http://" + o.http
+		// The listen address, when it makes a URL; a bad one fails to listen.
+		if u, err := url.Parse("http://" + o.http); err == nil && u.Host != "" {
+			appURL = u.String()
+		}
 	}
 	s := loam.Settings{AppURL: appURL, Sender: sender, OutboundHosts: o.outbound,
 		SMTP: loam.SMTPSettings{Host: o.smtpHost, Port: port, Username: o.smtpUsername, Password: o.smtpPassword}}
