@@ -150,21 +150,24 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
+		var authErr error
 		if auth := r.Header.Get("Authorization"); auth != "" {
-			token, ok := strings.CutPrefix(auth, "Bearer ")
-			if !ok {
-				WriteError(sw, r, loam.Errorf(loam.CodeUnauthenticated, "the Authorization header must be \"Bearer <token>\""))
-				return
+			if token, ok := strings.CutPrefix(auth, "Bearer "); !ok {
+				authErr = loam.Errorf(loam.CodeUnauthenticated, "the Authorization header must be \"Bearer <token>\"")
+			} else if p, err := s.app.Authenticate(ctx, token); err != nil {
+				authErr = err
+			} else {
+				ri.principal = p
 			}
-			p, err := s.app.Authenticate(ctx, token)
-			if err != nil {
-				WriteError(sw, r, err)
-				return
-			}
-			ri.principal = p
 		}
+		// Counted whether the credentials hold or not (a refused caller
+		// counts as anonymous), so bad tokens cannot get past a limit.
 		if err := s.app.RateLimit(ctx, ri.principal, r.Method, r.URL.Path); err != nil {
 			WriteError(sw, r, err)
+			return
+		}
+		if authErr != nil {
+			WriteError(sw, r, authErr)
 			return
 		}
 		next.ServeHTTP(sw, r)

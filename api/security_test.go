@@ -233,8 +233,8 @@ func TestTrustedProxiesAndThrottle(t *testing.T) {
 
 // TestRateLimits: per-route limits of the settings are counted in the
 // database, so two instances share them; past the limit the answer is 429
-// rate_limited with Retry-After and nothing is written; other routes are
-// not counted; "auth" limits count per signed-in record; the window ends on
+// rate_limited with Retry-After and nothing is written, bad credentials
+// included; other routes are not counted; "auth" limits count per signed-in record; the window ends on
 // the clock.
 func TestRateLimits(t *testing.T) {
 	t.Parallel()
@@ -262,7 +262,9 @@ func TestRateLimits(t *testing.T) {
 			e2.run(t, []scenario{named(create, "third, on the other instance")})
 			over := create
 			over.Status, over.Code, over.Check, over.Unchanged = 429, "rate_limited", limited, true
-			e2.run(t, []scenario{named(over, "fourth, over the limit")})
+			badToken := over
+			badToken.Token = "not-a-token"
+			e2.run(t, []scenario{named(over, "fourth, over the limit"), named(badToken, "a bad token is counted too")})
 			e.run(t, []scenario{
 				named(over, "over on the first instance too"),
 				{Name: "another route is not counted", Method: "GET", Path: "/api/health", Status: 200},
