@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,25 +38,41 @@ type Config struct {
 	// SchemaPoll is how often the app checks whether another instance changed
 	// the schema (default 2s; negative turns polling and purging off).
 	SchemaPoll time.Duration
+	// SettingsPoll is how often, at most, the app checks whether another
+	// instance changed the settings (default SettingsCheck; negative: never,
+	// and so by default when SchemaPoll is negative).
+	SettingsPoll time.Duration
 	// Clock gives the time of sessions, auth tokens and throttle windows
 	// (default Now); tests set a fake one.
 	Clock func() time.Time
 	// Throttle limits failed sign-ins and mail requests; zero values take
 	// the defaults.
 	Throttle Throttle
-	// Mailer sends the mails of the auth flows (mail.SMTP); nil drops them
-	// with a warning in the log.
+	// Mailer sends the mails of the auth flows (mail.SMTP), always the
+	// same; nil: the MailTransport of the current settings, or none (the
+	// mails are dropped with a warning in the log).
 	Mailer Mailer
+	// MailTransport builds what sends mail (mail.FromSettings) for the
+	// mail settings of the moment; the app builds a new one when they
+	// change. It serves the auth flows unless Mailer is set, and the "mail"
+	// job kind unless MessageSender is set.
+	MailTransport func(MailSettings) (MailTransport, error)
 	// AppURL is where the links in mails lead:
-	// <AppURL>/auth/<collection>/<action>#token=<token>.
+	// <AppURL>/auth/<collection>/<action>#token=<token>. It is the
+	// default of Settings.AppURL, when that is empty.
 	AppURL string
+	// Settings are the defaults of the shared settings; the values set
+	// through UpdateSettings, kept in the database, override them. New
+	// refuses defaults that are not valid.
+	Settings Settings
 }
 
 // App is a running Loam: the live schema, the hooks and the services.
 type App struct {
-	store Store
-	log   *slog.Logger
-	poll  time.Duration
+	store        Store
+	log          *slog.Logger
+	poll         time.Duration
+	settingsPoll time.Duration
 	// listening is closed when listenSchema has returned.
 	listening chan struct{}
 	sender    MessageSender
@@ -72,7 +87,13 @@ type App struct {
 	now      func() time.Time
 	throttle Throttle
 	mail     *mailQueue
-	appURL   string
+
+	defaults     Settings
+	settings     atomic.Pointer[SettingsSnapshot]
+	settingsNext atomic.Int64 // when Settings next checks the stored version (Unix ms, app clock)
+	fixedMailer  Mailer
+	newTransport func(MailSettings) (MailTransport, error)
+	built        atomic.Pointer[builtTransport]
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -102,13 +123,32 @@ func New(cfg Config) (*App, error) {
 	if cfg.SchemaPoll == 0 {
 		cfg.SchemaPoll = 2 * time.Second
 	}
+	if cfg.SettingsPoll == 0 {
+		cfg.SettingsPoll = SettingsCheck
+		if cfg.SchemaPoll < 0 {
+			cfg.SettingsPoll = -1
+		}
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = Now
 	}
-	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{}), listening: make(chan struct{}),
-		now: func() time.Time { return cfg.Clock().UTC().Truncate(time.Millisecond) }, throttle: cfg.Throttle.withDefaults(),
-		appURL: strings.TrimRight(cfg.AppURL, "/")}
-	a.mail = newMailQueue(cfg.Mailer, cfg.Logger)
+	if cfg.Settings.AppURL == "" {
+		cfg.Settings.AppURL = cfg.AppURL
+	}
+	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, settingsPoll: cfg.SettingsPoll, done: make(chan struct{}),
+		listening: make(chan struct{}),
+		now:       func() time.Time { return cfg.Clock().UTC().Truncate(time.Millisecond) }, throttle: cfg.Throttle.withDefaults(),
+		defaults: cfg.Settings.withDefaults(), fixedMailer: cfg.Mailer, newTransport: cfg.MailTransport}
+	first, err := a.newSnapshot(-1, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loam: Config.Settings: %w", err)
+	}
+	a.settings.Store(first)
+	var mailer func(context.Context) Mailer
+	if cfg.Mailer != nil || cfg.MailTransport != nil {
+		mailer = a.mailer
+	}
+	a.mail = newMailQueue(mailer, cfg.Logger)
 	a.schema.Store(NewSchema(-1, nil))
 	a.sender = cfg.MessageSender
 	return a, nil
@@ -121,6 +161,9 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	if err := a.reloadSchema(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := a.ReloadSettings(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	if err := a.ensureSystemCollections(ctx); err != nil {
@@ -269,7 +312,8 @@ func (a *App) maintain(ctx context.Context) {
 				a.log.Warn("idempotency purge failed", "err", err)
 			}
 			now := a.now()
-			if _, err := a.store.PurgeAuth(ctx, now, now.Add(-a.throttle.Window)); err != nil && ctx.Err() == nil {
+			window := max(a.throttle.Window, a.Settings(ctx).maxRateWindow()) // the longest a counter counts
+			if _, err := a.store.PurgeAuth(ctx, now, now.Add(-window)); err != nil && ctx.Err() == nil {
 				a.log.Warn("auth purge failed", "err", err)
 			}
 			if o, ok := a.store.(interface{ Optimize(context.Context) error }); ok {

@@ -154,11 +154,12 @@ func linkToken(token string) (id, secret string) {
 }
 
 // link is the page a mail leads to: <AppURL>/auth/<collection>/<action>#token=...
-func (a *App) link(c *Collection, action, token string) string {
-	if a.appURL == "" {
+func (a *App) link(ctx context.Context, c *Collection, action, token string) string {
+	appURL := a.Settings(ctx).Settings.AppURL
+	if appURL == "" {
 		return ""
 	}
-	return a.appURL + "/auth/" + url.PathEscape(c.Name) + "/" + action + "#token=" + url.QueryEscape(token)
+	return appURL + "/auth/" + url.PathEscape(c.Name) + "/" + action + "#token=" + url.QueryEscape(token)
 }
 
 // checkEmail refuses what is not an email address, under field.
@@ -319,7 +320,7 @@ func (a *App) sendLink(ctx context.Context, c *Collection, rec *Record, email, k
 	}
 	if rec != nil {
 		token := id + "." + secret
-		a.mail.enqueue(&Mail{Kind: mk, To: email, Collection: c.Name, Token: token, Link: a.link(c, action, token), Valid: ttl})
+		a.mail.enqueue(&Mail{Kind: mk, To: email, Collection: c.Name, Token: token, Link: a.link(ctx, c, action, token), Valid: ttl})
 	}
 	return nil
 }
@@ -441,7 +442,7 @@ func (a *App) RequestEmailChange(ctx context.Context, who *Principal, collection
 	}
 	token := id + "." + secret
 	a.mail.enqueue(&Mail{Kind: MailEmailChange, To: newEmail, Collection: c.Name, Token: token,
-		Link: a.link(c, "email-change", token), Valid: EmailChangeTTL})
+		Link: a.link(ctx, c, "email-change", token), Valid: EmailChangeTTL})
 	return nil
 }
 

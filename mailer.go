@@ -45,9 +45,10 @@ type Mailer interface {
 // mailQueue sends mails in the background, one at a time, so that a
 // request that asks for a mail answers as fast whether a mail goes out or
 // not (no one learns from the timing whether an account exists), and a
-// slow mail server never holds a request.
+// slow mail server never holds a request. The Mailer is asked for at send
+// time, so a mail goes through the SMTP server of the current settings.
 type mailQueue struct {
-	m    Mailer
+	m    func(ctx context.Context) Mailer // nil when the app can never send mail
 	log  *slog.Logger
 	mu   sync.Mutex
 	ch   chan *Mail
@@ -58,7 +59,7 @@ type mailQueue struct {
 // MailTimeout bounds the delivery of one mail.
 const MailTimeout = 30 * time.Second
 
-func newMailQueue(m Mailer, log *slog.Logger) *mailQueue {
+func newMailQueue(m func(ctx context.Context) Mailer, log *slog.Logger) *mailQueue {
 	return &mailQueue{m: m, log: log, ch: make(chan *Mail, 256), done: make(chan struct{})}
 }
 
@@ -73,7 +74,9 @@ func (q *mailQueue) start() {
 		defer close(q.done)
 		for m := range q.ch {
 			ctx, cancel := context.WithTimeout(context.Background(), MailTimeout)
-			if err := q.m.Send(ctx, m); err != nil {
+			if mailer := q.m(ctx); mailer == nil {
+				q.log.Warn("no SMTP server is configured: a mail was not sent", "kind", m.Kind, "collection", m.Collection)
+			} else if err := mailer.Send(ctx, m); err != nil {
 				q.log.Error("sending a mail failed", "kind", m.Kind, "collection", m.Collection, "err", err)
 			}
 			cancel()

@@ -30,6 +30,16 @@ type MessageSender interface {
 // without a MessageSender.
 var ErrNoMessageSender = errors.New("no mail sender is configured (loam.Config.MessageSender): the mail was not sent")
 
-// MessageSender returns the app's sender of composed emails, nil when it
-// has none.
-func (a *App) MessageSender() MessageSender { return a.sender }
+// MessageSender returns the app's sender of composed emails: the one of
+// Config.MessageSender, else one that sends through the transport of the
+// current mail settings (ErrNoMessageSender while they name no SMTP host);
+// nil when it has neither.
+func (a *App) MessageSender() MessageSender {
+	if a.sender != nil {
+		return a.sender
+	}
+	if a.newTransport != nil {
+		return liveSender{a}
+	}
+	return nil
+}

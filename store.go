@@ -62,6 +62,22 @@ type Store interface {
 
 	IdempotencyStore
 	JobStore
+	SettingsStore
+}
+
+// SettingsStore keeps the shared settings: one JSON document (the values
+// set through the API) and a version bumped by every change. It is part of
+// Store.
+type SettingsStore interface {
+	// Settings returns the stored document and its version (0 and {}
+	// before any change).
+	Settings(ctx context.Context) (data []byte, version int64, err error)
+	// SettingsVersion returns the version alone: a cheap read, for
+	// instances that check whether another one changed the settings.
+	SettingsVersion(ctx context.Context) (int64, error)
+	// SaveSettings stores data as version+1 when the stored version is
+	// still version, else it is ErrPreconditionFailed and changes nothing.
+	SaveSettings(ctx context.Context, data []byte, version int64, now time.Time) error
 }
 
 // RecordStore reads and writes records. Store embeds it; the RecordStore

@@ -9,7 +9,8 @@ import (
 
 // Throttle limits failed sign-ins and mail requests. The counters live in
 // the database (Store.HitThrottle), so the limits hold across every
-// instance that shares it. A zero value takes the default; a negative one
+// instance that shares it; the per-route rate limits of the settings
+// (RateLimit) count in the same table, each in its own window. A zero value takes the default; a negative one
 // turns that limit off.
 type Throttle struct {
 	// Window is how long a counter counts (default 15 minutes).
@@ -70,10 +71,12 @@ func throttleKey(parts ...string) []byte {
 	return h.Sum(nil)
 }
 
-// counter is one throttle counter and its limit (negative: none).
+// counter is one throttle counter, its limit (negative: none) and its
+// window (zero: the Throttle's).
 type counter struct {
-	key   []byte
-	limit int
+	key    []byte
+	limit  int
+	window time.Duration
 }
 
 // hit counts one hit on each counter and answers rate_limited, with how
@@ -82,26 +85,29 @@ type counter struct {
 func (a *App) hit(ctx context.Context, what string, counters ...counter) error {
 	now := a.now()
 	var wait time.Duration
-	var under [][]byte
+	var under []counter
 	for _, c := range counters {
 		if c.key == nil || c.limit < 0 {
 			continue
 		}
-		hits, started, err := a.store.HitThrottle(ctx, c.key, now, now.Add(-a.throttle.Window))
+		if c.window <= 0 {
+			c.window = a.throttle.Window
+		}
+		hits, started, err := a.store.HitThrottle(ctx, c.key, now, now.Add(-c.window))
 		if err != nil {
 			return fmt.Errorf("throttle: %w", err)
 		}
 		if hits > c.limit {
-			wait = max(wait, started.Add(a.throttle.Window).Sub(now))
+			wait = max(wait, started.Add(c.window).Sub(now))
 		} else {
-			under = append(under, c.key)
+			under = append(under, c)
 		}
 	}
 	if wait <= 0 {
 		return nil
 	}
-	for _, key := range under {
-		if err := a.store.ForgiveThrottle(ctx, key, now.Add(-a.throttle.Window)); err != nil {
+	for _, c := range under {
+		if err := a.store.ForgiveThrottle(ctx, c.key, now.Add(-c.window)); err != nil {
 			return fmt.Errorf("throttle: %w", err)
 		}
 	}
@@ -123,7 +129,7 @@ func (a *App) startSignIn(ctx context.Context, c *Collection, identity string) (
 	if ip := clientIP(ctx); ip != "" {
 		s.ip = throttleKey("signin-ip", ip)
 	}
-	err := a.hit(ctx, "failed sign-ins", counter{s.identity, a.throttle.FailuresPerIdentity}, counter{s.ip, a.throttle.FailuresPerIP})
+	err := a.hit(ctx, "failed sign-ins", counter{key: s.identity, limit: a.throttle.FailuresPerIdentity}, counter{key: s.ip, limit: a.throttle.FailuresPerIP})
 	return s, err
 }
 
@@ -149,6 +155,6 @@ func (a *App) countMail(ctx context.Context, c *Collection, address string) erro
 	if addr := clientIP(ctx); addr != "" {
 		ip = throttleKey("mail-ip", addr)
 	}
-	return a.hit(ctx, "mail requests", counter{throttleKey("mail", c.Name, FoldEmail(address)), a.throttle.MailsPerAddress},
-		counter{ip, a.throttle.MailsPerIP})
+	return a.hit(ctx, "mail requests", counter{key: throttleKey("mail", c.Name, FoldEmail(address)), limit: a.throttle.MailsPerAddress},
+		counter{key: ip, limit: a.throttle.MailsPerIP})
 }

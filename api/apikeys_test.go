@@ -264,7 +264,15 @@ func TestAPIKeySystemAreas(t *testing.T) {
 			_, postsKey := e.makeKey(t, mine, e.super, map[string]any{"name": "posts",
 				"scopes": []map[string]any{{"collection": "posts", "actions": []string{"list"}}}})
 			_, schemaKey := e.makeKey(t, mine, e.super, map[string]any{"name": "schema", "system": []string{"collections"}})
+			_, settingsKey := e.makeKey(t, mine, e.super, map[string]any{"name": "settings", "system": []string{"settings"}})
 			e.run(t, []scenario{
+				{Name: "a key with settings reads them", Method: "GET", Path: "/api/settings", Token: settingsKey, Status: 200},
+				{Name: "a key without settings reads none", Method: "GET", Path: "/api/settings", Token: jobsKey,
+					Status: 403, Code: "forbidden"},
+				{Name: "nor changes them", Method: "PATCH", Path: "/api/settings", Token: schemaKey,
+					Body: `{"corsOrigins":["https://evil.example"]}`, Status: 403, Code: "forbidden", Unchanged: true},
+				{Name: "nor sends test mail", Method: "POST", Path: "/api/settings/test-email", Token: jobsKey,
+					Body: `{"to":"x@example.com"}`, Status: 403, Code: "forbidden"},
 				{Name: "a key with jobs lists jobs", Method: "GET", Path: "/api/jobs", Token: jobsKey, Status: 200},
 				{Name: "and schedules", Method: "GET", Path: "/api/schedules", Token: jobsKey, Status: 200},
 				{Name: "a key without jobs", Method: "GET", Path: "/api/jobs", Token: postsKey, Status: 403, Code: "forbidden"},

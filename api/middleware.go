@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -99,8 +98,10 @@ func validRequestID(s string) bool {
 	return true
 }
 
-// middleware wraps every route: request id, request log, panic recovery,
-// body limit and authentication.
+// middleware wraps every route: request id, client address (through
+// trusted proxies), security headers, CORS (and preflight answers),
+// request log, panic recovery, body limit, authentication and the
+// per-route rate limits.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -111,10 +112,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		ri := &reqInfo{id: id, log: s.log}
 		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			ctx = loam.WithClientIP(ctx, host) // for the sign-in and mail throttles
+		snap := s.app.Settings(ctx)
+		client, overTLS := clientOf(r, snap)
+		if client != "" {
+			ctx = loam.WithClientIP(ctx, client) // for the throttles and rate limits
 		}
 		r = r.WithContext(ctx)
+		secureHeaders(w.Header(), overTLS)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -133,8 +137,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.log.LogAttrs(ctx, level, "request", slog.String("request_id", id),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Int("bytes", sw.size),
-				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr),
+				slog.String("client", client))
 		}()
+		if cors(sw, r, snap) {
+			return // a preflight request, answered
+		}
 		if r.Body != nil {
 			limit := s.cfg.BodyLimit
 			if r.URL.Path == batchPath {
@@ -142,18 +150,25 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
+		var authErr error
 		if auth := r.Header.Get("Authorization"); auth != "" {
-			token, ok := strings.CutPrefix(auth, "Bearer ")
-			if !ok {
-				WriteError(sw, r, loam.Errorf(loam.CodeUnauthenticated, "the Authorization header must be \"Bearer <token>\""))
-				return
+			if token, ok := strings.CutPrefix(auth, "Bearer "); !ok {
+				authErr = loam.Errorf(loam.CodeUnauthenticated, "the Authorization header must be \"Bearer <token>\"")
+			} else if p, err := s.app.Authenticate(ctx, token); err != nil {
+				authErr = err
+			} else {
+				ri.principal = p
 			}
-			p, err := s.app.Authenticate(ctx, token)
-			if err != nil {
-				WriteError(sw, r, err)
-				return
-			}
-			ri.principal = p
+		}
+		// Counted whether the credentials hold or not (a refused caller
+		// counts as anonymous), so bad tokens cannot get past a limit.
+		if err := s.app.RateLimit(ctx, ri.principal, r.Method, r.URL.Path); err != nil {
+			WriteError(sw, r, err)
+			return
+		}
+		if authErr != nil {
+			WriteError(sw, r, authErr)
+			return
 		}
 		next.ServeHTTP(sw, r)
 	})

@@ -84,7 +84,16 @@ func OpenAPI(s *loam.Schema, superuser bool) *openapi.Document {
 			Description: "The HTTP API of one Loam instance, generated from its live schema (the version " +
 				"names the schema). JSON in and out; times are RFC 3339 in UTC with milliseconds; ids are " +
 				"15 characters of a-z and 0-9. Every answer of 400 and above is the Error object. Every " +
-				"answer carries X-Request-Id.",
+				"answer carries X-Request-Id and the security headers X-Content-Type-Options: nosniff, " +
+				"X-Frame-Options: DENY, Referrer-Policy: no-referrer and a Content-Security-Policy (default-src " +
+				"'none' for JSON), with Strict-Transport-Security when the request came over TLS. Any route may " +
+				"answer 429 rate_limited, with Retry-After, under the rate limits of the settings. CORS: from an " +
+				"origin of the corsOrigins setting, answers carry Access-Control-Allow-Origin (and " +
+				"Access-Control-Allow-Credentials for a listed origin, never under *) and Vary: Origin; a " +
+				"preflight (OPTIONS with Origin and Access-Control-Request-Method) on any path answers 204 with " +
+				"Access-Control-Allow-Methods, Access-Control-Allow-Headers (Authorization, Content-Type, " +
+				"Idempotency-Key, If-Match, If-None-Match, X-Request-Id) and Access-Control-Max-Age for an " +
+				"allowed origin, and without them for any other.",
 		},
 		Servers:  []openapi.Server{{URL: "/", Description: "this instance"}},
 		Security: []openapi.SecurityRequirement{{}, {bearerScheme: {}}},
@@ -102,6 +111,7 @@ func OpenAPI(s *loam.Schema, superuser bool) *openapi.Document {
 	b.common()
 	b.system()
 	b.jobs()
+	b.settings()
 	for _, c := range s.Collections() {
 		b.collection(c)
 	}
@@ -196,13 +206,13 @@ func okJSON(description string, s *openapi.Schema) *openapi.Response {
 
 // responses returns an operation's answers: the given successful ones, and
 // the error answers of the given statuses plus those every route can give
-// (401 for a bad Authorization header, 500).
+// (401 for a bad Authorization header, 429 under a rate limit, 500).
 func (b *docBuilder) responses(success map[string]*openapi.Response, statuses ...int) map[string]*openapi.Response {
 	out := map[string]*openapi.Response{}
 	for k, v := range success {
 		out[k] = v
 	}
-	for _, st := range append(statuses, http.StatusUnauthorized, http.StatusInternalServerError) {
+	for _, st := range append(statuses, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError) {
 		out[strconv.Itoa(st)] = &openapi.Response{Ref: "#/components/responses/" + b.errorResponse(st)}
 	}
 	return out
@@ -223,8 +233,14 @@ func (b *docBuilder) errorResponse(status int) string {
 		}
 	}
 	slices.SortFunc(codes, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	var headers map[string]*openapi.Header
+	if status == http.StatusTooManyRequests {
+		headers = map[string]*openapi.Header{"Retry-After": {Description: "Seconds to wait before trying again.",
+			Required: true, Schema: &openapi.Schema{Type: openapi.Types{"string"}, Pattern: "^[1-9][0-9]*$"}}}
+	}
 	b.doc.Components.Responses[name] = &openapi.Response{
 		Description: fmt.Sprintf("%s: %s.", http.StatusText(status), joinCodes(codes)),
+		Headers:     headers,
 		Content: jsonContent(&openapi.Schema{AllOf: []*openapi.Schema{openapi.Ref("Error"), {Properties: openapi.Properties{
 			prop("status", &openapi.Schema{Const: status}),
 			prop("code", &openapi.Schema{Enum: codes}),

@@ -56,6 +56,8 @@ func (s *Server) routes() {
 		{"/api/schedules", map[string]http.HandlerFunc{"GET": s.listSchedules, "POST": s.createSchedule}},
 		{"/api/schedules/{id}", map[string]http.HandlerFunc{"GET": s.getSchedule, "PATCH": s.updateSchedule,
 			"DELETE": s.deleteSchedule}},
+		{settingsPath, map[string]http.HandlerFunc{"GET": s.getSettings, "PATCH": s.updateSettings}},
+		{settingsPath + "/test-email", map[string]http.HandlerFunc{"POST": s.testEmail}},
 		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
 		{docsPath, map[string]http.HandlerFunc{"GET": s.docsPage}},
 		{docsPath + "/assets/{version}/{name}", map[string]http.HandlerFunc{"GET": s.docsAsset}},

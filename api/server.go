@@ -34,7 +34,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Jobs is the jobs client /api/jobs and /api/schedules enqueue and
 	// manage through (default: a client of its own on the app, with the
-	// built-in kinds and no outbound hosts, which never starts).
+	// built-in kinds and the outbound hosts of the app's settings, which
+	// never starts).
 	Jobs *jobs.Client
 }
 

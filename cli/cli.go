@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,8 @@ Common flags (each also read from the environment as LOAM_<NAME>):
 Serve flags:
   --roles LIST     what the process runs: api, worker, scheduler (default all three)
   --outbound-hosts LIST  hosts that http jobs may reach: host, host:port, *.domain or * (default none)
+  (--app-url, the mail flags and --outbound-hosts are the defaults of the shared settings, which
+  superusers override at run time with PATCH /api/settings)
   --http ADDR      listen address (default 127.0.0.1:8090)
   --app-url URL    where links in mails lead (default http://ADDR)
   --smtp-host H    SMTP server for the mails of the auth flows (none: no mail is sent)
@@ -103,6 +106,7 @@ type options struct {
 	smtpUsername string
 	smtpPassword string
 	mailFrom     string
+	outbound     []string // serve's --outbound-hosts
 }
 
 // newCommand returns a command's flag set, with the shared flags declared
@@ -143,25 +147,50 @@ func (o *options) flags(fs *flag.FlagSet, withHTTP bool) {
 	}
 }
 
-// mailer returns the SMTP sender the mail flags configure, or nil without
-// --smtp-host.
-func (o *options) mailer(log *slog.Logger) (loam.Mailer, error) {
-	if o.smtpHost == "" {
-		return nil, nil
+// settings returns the defaults of the shared settings that the flags
+// give; values set through PATCH /api/settings override them.
+func (o *options) settings() (loam.Settings, error) {
+	port := 0 // commands without the mail flags: the default
+	if o.smtpPort != "" {
+		var err error
+		if port, err = strconv.Atoi(o.smtpPort); err != nil || port <= 0 || port > 65535 {
+			return loam.Settings{}, usageError{fmt.Sprintf("--smtp-port %q: want a port number", o.smtpPort)}
+		}
 	}
-	port, err := strconv.Atoi(o.smtpPort)
-	if err != nil || port <= 0 || port > 65535 {
-		return nil, usageError{fmt.Sprintf("--smtp-port %q: want a port number", o.smtpPort)}
+	if o.smtpHost != "" && o.mailFrom == "" {
+		return loam.Settings{}, usageError{"--mail-from is required with --smtp-host"}
 	}
-	if o.mailFrom == "" {
-		return nil, usageError{"--mail-from is required with --smtp-host"}
-	}
-	m, err := mail.New(mail.Config{Host: o.smtpHost, Port: port, Username: o.smtpUsername, Password: o.smtpPassword,
-		From: o.mailFrom, Logger: log})
+	sender, err := loam.ParseSender(o.mailFrom)
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return loam.Settings{}, usageError{"--mail-from: " + err.Error()}
 	}
-	return m, nil
+	appURL := o.appURL
+	if appURL == "" && o.http != "" {
+		// The listen address, when it makes a URL; a bad one fails to listen.
+		if u, err := url.Parse("http://" + o.http); err == nil && u.Host != "" {
+			appURL = u.String()
+		}
+	}
+	s := loam.Settings{AppURL: appURL, Sender: sender, OutboundHosts: o.outbound,
+		SMTP: loam.SMTPSettings{Host: o.smtpHost, Port: port, Username: o.smtpUsername, Password: o.smtpPassword}}
+	if err := s.Validate(); err != nil {
+		return loam.Settings{}, usageError{"the flags give settings that are not valid: " + describeFields(err)}
+	}
+	return s, nil
+}
+
+// describeFields renders a validation error's fields for the command line.
+func describeFields(err error) string {
+	var e *loam.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err.Error()
+	}
+	var parts []string
+	for name, f := range e.Fields {
+		parts = append(parts, name+" "+f.Message)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }
 
 func env(name, def string) string {
@@ -226,19 +255,14 @@ func (o *options) openApp(ctx context.Context, log *slog.Logger) (*loam.App, err
 	if err != nil {
 		return nil, err
 	}
-	mailer, err := o.mailer(log)
+	settings, err := o.settings()
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	appURL := o.appURL
-	if appURL == "" && o.http != "" {
-		appURL = "http://" + o.http
-	}
-	cfg := loam.Config{Store: store, Logger: log, Mailer: mailer, AppURL: appURL}
-	if sender, ok := mailer.(loam.MessageSender); ok {
-		cfg.MessageSender = sender // the built-in "mail" job kind sends through the same SMTP server
-	}
+	// The mails of the auth flows and of the "mail" job kind go through
+	// the SMTP server of the current settings.
+	cfg := loam.Config{Store: store, Logger: log, Settings: settings, MailTransport: mail.FromSettings}
 	app, err := loam.New(cfg)
 	if err != nil {
 		store.Close()

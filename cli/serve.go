@@ -29,6 +29,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := jobs.ParseAllowlist(hosts); err != nil {
 		return usageError{"--outbound-hosts: " + err.Error()}
 	}
+	o.outbound = hosts // the default of the outboundHosts setting
 	// Request logs are buffered and flushed every 100 ms: one write per
 	// batch instead of a system call per request.
 	lw := newLogWriter(stderr, 100*time.Millisecond)
@@ -47,7 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := q.RegisterBuiltins(jobs.BuiltinConfig{OutboundHosts: hosts}); err != nil {
+	if err := q.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil { // outbound hosts: the live settings
 		return err
 	}
 	if roles.jobs != 0 {

@@ -280,3 +280,66 @@ func TestCLIServeSendsMail(t *testing.T) {
 		t.Errorf("the mail holds no link to --app-url:\n%s", mail.Text)
 	}
 }
+
+// TestCLIServeSettingsPrecedence: the flags are the defaults of the shared
+// settings; a PATCH of /api/settings overrides them (here the SMTP server
+// and the outbound hosts), and null brings the flag's value back.
+func TestCLIServeSettingsPrecedence(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "sqlite")
+	if r := run(t, b.cmd("superuser", "create", "boss@example.com", "a long password")...); r.code != 0 {
+		t.Fatalf("superuser create: %s", r)
+	}
+	first := mailtest.Start(t, mailtest.Options{})
+	second := mailtest.Start(t, mailtest.Options{})
+	s := startServe(t, b, "--smtp-host", first.Host, "--smtp-port", strconv.Itoa(first.Port),
+		"--mail-from", "Acme <noreply@acme.example>", "--outbound-hosts", "hooks.example.com")
+	m := servingRe.FindStringSubmatch(s.line(t))
+	if m == nil {
+		t.Fatal("no URL line")
+	}
+	base := m[1]
+	do := func(method, path, token, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	status, body := do("POST", "collections/_superusers/auth/password", "", `{"identity":"boss@example.com","password":"a long password"}`)
+	tok := regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)
+	if status != 200 || tok == nil {
+		t.Fatalf("sign in: %d %s", status, body)
+	}
+	if status, body = do("GET", "settings", tok[1], ""); status != 200 ||
+		!strings.Contains(body, `"port":`+strconv.Itoa(first.Port)) || !strings.Contains(body, `"outboundHosts":["hooks.example.com"]`) ||
+		!strings.Contains(body, `"address":"noreply@acme.example"`) {
+		t.Fatalf("the flags' settings: %d %s", status, body)
+	}
+	if status, body = do("PATCH", "settings", tok[1], `{"smtp":{"port":`+strconv.Itoa(second.Port)+`},"outboundHosts":["*"]}`); status != 200 {
+		t.Fatalf("PATCH: %d %s", status, body)
+	}
+	if status, body = do("POST", "settings/test-email", tok[1], `{"to":"ann@example.com"}`); status != 204 {
+		t.Fatalf("test mail: %d %s", status, body)
+	}
+	second.WaitFor(t, "ann@example.com", 0, 20*time.Second)
+	if status, body = do("PATCH", "settings", tok[1], `{"smtp":{"port":null},"outboundHosts":null}`); status != 200 ||
+		!strings.Contains(body, `"port":`+strconv.Itoa(first.Port)) || !strings.Contains(body, `"outboundHosts":["hooks.example.com"]`) {
+		t.Fatalf("back to the flags: %d %s", status, body)
+	}
+	if status, body = do("POST", "settings/test-email", tok[1], `{"to":"bob@example.com"}`); status != 204 {
+		t.Fatalf("test mail: %d %s", status, body)
+	}
+	first.WaitFor(t, "bob@example.com", 0, 20*time.Second)
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -70,10 +69,12 @@ const (
 
 // BuiltinConfig configures the built-in kinds.
 type BuiltinConfig struct {
-	// OutboundHosts are the hosts "http" jobs may reach: "hooks.example.com"
-	// (any port), "hooks.example.com:8443" (that port), "*.example.com"
-	// (its subdomains, not itself), or "*" (any host). Names compare
-	// without regard to case. Empty: none.
+	// OutboundHosts, when not nil, are the hosts "http" jobs may reach,
+	// always the same: "hooks.example.com" (any port),
+	// "hooks.example.com:8443" (that port), "*.example.com" (its
+	// subdomains, not itself), or "*" (any host). Names compare without
+	// regard to case. Nil: the outboundHosts of the app's current settings
+	// (loam.Settings), whose default loam serve takes from --outbound-hosts.
 	OutboundHosts []string
 	// Transport makes the requests of "http" jobs (default: a clone of
 	// http.DefaultTransport).
@@ -88,88 +89,26 @@ type builtin struct {
 }
 
 // Allowlist is a set of outbound hosts (see BuiltinConfig.OutboundHosts).
-type Allowlist struct {
-	any     bool
-	entries []hostEntry
-}
+type Allowlist = loam.Allowlist
 
-type hostEntry struct {
-	host, port string
-	wildcard   bool // host is a domain whose subdomains match
-}
-
-// ParseAllowlist reads allowlist entries; an empty entry, or one with a
-// scheme, a path or a bad port, is an error.
-func ParseAllowlist(entries []string) (*Allowlist, error) {
-	a := &Allowlist{}
-	for _, e := range entries {
-		e = strings.ToLower(strings.TrimSpace(e))
-		if e == "*" {
-			a.any = true
-			continue
-		}
-		if e == "" || strings.ContainsAny(e, "/@?#") {
-			return nil, fmt.Errorf("outbound host %q: want a host name, host:port or *.domain", e)
-		}
-		h := hostEntry{host: e}
-		if host, port, err := net.SplitHostPort(e); err == nil {
-			h.host, h.port = host, port
-		} else if strings.Count(e, ":") > 1 || strings.HasSuffix(e, "]") {
-			h.host = strings.Trim(e, "[]") // a bare IPv6 address
-		}
-		if h.port != "" && !allDigits(h.port) {
-			return nil, fmt.Errorf("outbound host %q: bad port", e)
-		}
-		if rest, ok := strings.CutPrefix(h.host, "*."); ok {
-			h.host, h.wildcard = rest, true
-		}
-		if h.host == "" || strings.Contains(h.host, "*") {
-			return nil, fmt.Errorf("outbound host %q: want a host name, host:port or *.domain", e)
-		}
-		a.entries = append(a.entries, h)
-	}
-	return a, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// Allows reports whether a request may go to u.
-func (a *Allowlist) Allows(u *url.URL) bool {
-	if a == nil {
-		return false
-	}
-	if a.any {
-		return true
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	for _, e := range a.entries {
-		if e.port != "" && e.port != port {
-			continue
-		}
-		if host == e.host && !e.wildcard || e.wildcard && strings.HasSuffix(host, "."+e.host) {
-			return true
-		}
-	}
-	return false
-}
+// ParseAllowlist reads allowlist entries (loam.ParseAllowlist).
+func ParseAllowlist(entries []string) (*Allowlist, error) { return loam.ParseAllowlist(entries) }
 
 // RegisterBuiltins registers the built-in kinds "mail" and "http" on c.
 // Registering them twice, or after a kind of either name, is an error.
 func (c *Client) RegisterBuiltins(cfg BuiltinConfig) error {
-	allow, err := ParseAllowlist(cfg.OutboundHosts)
-	if err != nil {
-		return fmt.Errorf("jobs: %w", err)
+	var fixed *Allowlist
+	if cfg.OutboundHosts != nil {
+		var err error
+		if fixed, err = ParseAllowlist(cfg.OutboundHosts); err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+	}
+	allowed := func(ctx context.Context) *Allowlist {
+		if fixed != nil {
+			return fixed
+		}
+		return c.app.Settings(ctx).Outbound()
 	}
 	c.mu.RLock()
 	_, mailTaken := c.kinds[KindMail]
@@ -186,7 +125,7 @@ func (c *Client) RegisterBuiltins(cfg BuiltinConfig) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("more than %d redirects", maxRedirects)
 		}
-		if !allow.Allows(r.URL) {
+		if !allowed(r.Context()).Allows(r.URL) {
 			return fmt.Errorf("redirected to %s, which is not an allowed outbound host", r.URL.Host)
 		}
 		return nil
@@ -204,7 +143,7 @@ func (c *Client) RegisterBuiltins(cfg BuiltinConfig) error {
 			Subject: a.Subject, Text: a.Text, HTML: a.HTML})
 	})
 	Register(c, KindHTTP, func(ctx context.Context, j *Job[HTTPArgs]) error {
-		req, err := newHTTPRequest(ctx, &j.Args, allow)
+		req, err := newHTTPRequest(ctx, &j.Args, allowed(ctx))
 		if err != nil {
 			return badArgs{err}
 		}
@@ -226,7 +165,11 @@ func (c *Client) RegisterBuiltins(cfg BuiltinConfig) error {
 	c.mu.Lock()
 	c.builtins = map[string]*builtin{
 		KindMail: {check: checker(checkMail)},
-		KindHTTP: {check: checker(func(a *HTTPArgs) error { _, err := newHTTPRequest(context.Background(), a, allow); return err })},
+		KindHTTP: {check: checker(func(a *HTTPArgs) error {
+			ctx := context.Background()
+			_, err := newHTTPRequest(ctx, a, allowed(ctx))
+			return err
+		})},
 	}
 	c.mu.Unlock()
 	return nil
@@ -357,7 +300,7 @@ func newHTTPRequest(ctx context.Context, a *HTTPArgs, allow *Allowlist) (*http.R
 		return nil, argErr("url", loam.FieldInvalidURL, "must not hold credentials: send them in headers")
 	}
 	if !allow.Allows(u) {
-		return nil, argErr("url", loam.FieldInvalid, "%s is not an allowed outbound host (--outbound-hosts)", u.Host)
+		return nil, argErr("url", loam.FieldInvalid, "%s is not an allowed outbound host (the outboundHosts setting)", u.Host)
 	}
 	if len(a.Headers) > maxHeaders {
 		return nil, argErr("headers", loam.FieldTooLong, "at most %d headers", maxHeaders)

@@ -44,6 +44,11 @@ type Config struct {
 	// with STARTTLS when the server offers it.
 	Host string
 	Port int
+	// TLS is how the connection is secured: loam.SMTPTLSAuto ("auto", the
+	// default: as just said), loam.SMTPTLSStartTLS ("starttls": STARTTLS
+	// is required), loam.SMTPTLSImplicit ("tls": TLS from the start on any
+	// port) or loam.SMTPTLSNone ("none": never).
+	TLS string
 	// Username and Password, when set, sign in with AUTH PLAIN, which the
 	// client sends only over TLS or to a server on this machine.
 	Username string
@@ -91,6 +96,13 @@ func New(cfg Config) (*SMTP, error) {
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("mail: port %d is out of range", cfg.Port)
+	}
+	switch cfg.TLS {
+	case "":
+		cfg.TLS = loam.SMTPTLSAuto
+	case loam.SMTPTLSAuto, loam.SMTPTLSStartTLS, loam.SMTPTLSImplicit, loam.SMTPTLSNone:
+	default:
+		return nil, fmt.Errorf("mail: TLS mode %q: want auto, starttls, tls or none", cfg.TLS)
 	}
 	from, err := netmail.ParseAddress(cfg.From)
 	if err != nil {
@@ -325,7 +337,8 @@ func (s *SMTP) deliver(ctx context.Context, rcpts []string, msg []byte) error {
 	tlsConfig := &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
 	var conn net.Conn
 	var err error
-	if s.cfg.Port == 465 {
+	implicit := s.cfg.TLS == loam.SMTPTLSImplicit || s.cfg.TLS == loam.SMTPTLSAuto && s.cfg.Port == 465
+	if implicit {
 		conn, err = (&tls.Dialer{Config: tlsConfig}).DialContext(ctx, "tcp", addr)
 	} else {
 		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
@@ -347,9 +360,14 @@ func (s *SMTP) deliver(ctx context.Context, rcpts []string, msg []byte) error {
 	if err := c.Hello(s.cfg.LocalName); err != nil {
 		return err
 	}
-	if ok, _ := c.Extension("STARTTLS"); ok && s.cfg.Port != 465 {
-		if err := c.StartTLS(tlsConfig); err != nil {
-			return err
+	if !implicit && s.cfg.TLS != loam.SMTPTLSNone {
+		ok, _ := c.Extension("STARTTLS")
+		if ok {
+			if err := c.StartTLS(tlsConfig); err != nil {
+				return err
+			}
+		} else if s.cfg.TLS == loam.SMTPTLSStartTLS {
+			return errors.New("the server does not offer STARTTLS, which the TLS mode starttls requires")
 		}
 	}
 	if s.cfg.Username != "" {
@@ -379,6 +397,18 @@ func (s *SMTP) deliver(ctx context.Context, rcpts []string, msg []byte) error {
 		return err
 	}
 	return c.Quit()
+}
+
+// FromSettings returns an SMTP sender for mail settings, as
+// loam.Config.MailTransport takes it: the app calls it again whenever the
+// settings change (PATCH /api/settings).
+func FromSettings(ms loam.MailSettings) (loam.MailTransport, error) {
+	s, err := New(Config{Host: ms.SMTP.Host, Port: ms.SMTP.Port, TLS: ms.SMTP.TLS, Username: ms.SMTP.Username,
+		Password: ms.SMTP.Password, From: ms.Sender.String()})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // duration says how long d is, in words: "5 minutes", "1 hour", "3 days".

@@ -2,6 +2,8 @@ package mail_test
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -154,5 +156,48 @@ func TestSendMessage(t *testing.T) {
 		if err := m.SendMessage(t.Context(), bad); err == nil {
 			t.Errorf("SendMessage(%+v) succeeded", bad)
 		}
+	}
+}
+
+// TestTLSModes: the TLS mode decides how the connection is secured. The
+// test server offers no TLS: auto and none send in plain text; starttls
+// refuses to send without STARTTLS, and tls cannot speak to it at all.
+func TestTLSModes(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t, mailtest.Options{})
+	for i, tc := range []struct {
+		mode string
+		ok   bool
+	}{{"", true}, {loam.SMTPTLSAuto, true}, {loam.SMTPTLSNone, true}, {loam.SMTPTLSStartTLS, false}, {loam.SMTPTLSImplicit, false}} {
+		to := "mode" + strconv.Itoa(i) + "@example.com"
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		err := sender(t, srv, mail.Config{TLS: tc.mode}).SendMessage(ctx, &loam.Message{To: []string{to}, Subject: "x", Text: "x"})
+		cancel()
+		if (err == nil) != tc.ok {
+			t.Errorf("TLS mode %q: err %v, want success %v", tc.mode, err, tc.ok)
+		}
+		if !tc.ok {
+			for _, m := range srv.Received() {
+				if slices.Contains(m.To, to) {
+					t.Errorf("TLS mode %q: the mail went out in plain text", tc.mode)
+				}
+			}
+		}
+	}
+	if _, err := mail.New(mail.Config{Host: "127.0.0.1", From: "a@example.com", TLS: "ssl"}); err == nil {
+		t.Error("an unknown TLS mode was accepted")
+	}
+	// FromSettings builds the same sender from the settings' values.
+	tr, err := mail.FromSettings(loam.MailSettings{SMTP: loam.SMTPSettings{Host: srv.Host, Port: srv.Port, TLS: loam.SMTPTLSNone},
+		Sender: loam.SenderSettings{Name: "Acme", Address: "noreply@acme.example"}})
+	if err != nil {
+		t.Fatalf("FromSettings: %v", err)
+	}
+	if err := tr.SendMessage(t.Context(), &loam.Message{To: []string{"fs@example.com"}, Subject: "x", Text: "x"}); err != nil {
+		t.Fatalf("send through FromSettings: %v", err)
+	}
+	if got := srv.WaitFor(t, "fs@example.com", 0, 10*time.Second); !strings.Contains(got.Header.Get("From"), `"Acme" <noreply@acme.example>`) &&
+		!strings.Contains(got.Header.Get("From"), `Acme <noreply@acme.example>`) {
+		t.Errorf("From %q", got.Header.Get("From"))
 	}
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("Tx", func(t *testing.T) { testTx(t, o) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, o) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, o) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, o) })
 }
 
 // storeTest is one behaviour, run on its own fresh store.

@@ -1,0 +1,11 @@
+-- The settings every instance shares (GET|PATCH /api/settings): one row,
+-- the values set through the API as one JSON object (what is not in it
+-- comes from the flags of loam serve), and a version bumped by every
+-- change, which instances poll to know when to read the row again.
+CREATE TABLE _settings (
+  id      integer PRIMARY KEY CHECK (id = 1),
+  version bigint NOT NULL,
+  data    text NOT NULL,
+  updated timestamptz(3) NOT NULL
+);
+INSERT INTO _settings (id, version, data, updated) VALUES (1, 0, '{}', '1970-01-01T00:00:00Z');
