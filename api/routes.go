@@ -47,6 +47,8 @@ func (s *Server) routes() {
 		{"/api/schedules", map[string]http.HandlerFunc{"GET": s.listSchedules, "POST": s.createSchedule}},
 		{"/api/schedules/{id}", map[string]http.HandlerFunc{"GET": s.getSchedule, "PATCH": s.updateSchedule,
 			"DELETE": s.deleteSchedule}},
+		{realtimePath, map[string]http.HandlerFunc{"GET": s.realtimeStream}},
+		{realtimeTicketPath, map[string]http.HandlerFunc{"POST": s.realtimeTicket}},
 		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
 		{docsPath, map[string]http.HandlerFunc{"GET": s.docsPage}},
 		{docsPath + "/assets/{version}/{name}", map[string]http.HandlerFunc{"GET": s.docsAsset}},
