@@ -14,6 +14,7 @@ import (
 
 	"loam"
 	"loam/api"
+	"loam/realtime"
 )
 
 // sseEvent is one event of a realtime stream.
@@ -429,4 +430,39 @@ func TestRealtimeTicket(t *testing.T) {
 			t.Fatalf("an expired ticket opened a stream")
 		}
 	})
+}
+
+// TestRealtimeAcrossInstances: two instances on one PostgreSQL database; a
+// write through one reaches a subscriber of the other (LISTEN/NOTIFY carries
+// the seq, the record comes from the event table), whole even when it is
+// far larger than a NOTIFY payload may be.
+func TestRealtimeAcrossInstances(t *testing.T) {
+	t.Parallel()
+	open := sharedDB(t, "postgres")
+	a := startEnv(t, "postgres", open(), loam.Config{})
+	a.mustCreateCollection(t, `{"name":"posts","fields":[{"name":"title","type":"text"}]}`)
+	// B's hub polls the log once an hour: only a notification can bring
+	// A's writes in time.
+	app, err := loam.New(loam.Config{Store: open()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Stop() })
+	hub := realtime.New(app, realtime.Config{Poll: time.Hour})
+	if err := hub.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Stop)
+	b := serve(t, "postgres", app, false, api.Config{Realtime: hub})
+	s := b.open(t, "subscribe=posts", b.super, nil)
+	big := strings.Repeat("é", 20000) // 40 000 bytes
+	id := str(a.mustCreate(t, "posts", map[string]any{"title": big})["id"])
+	if r := s.record(t, "create", "posts", id); r["title"] != big {
+		t.Fatalf("the record arrived cut: %d bytes of title, want %d", len(str(r["title"])), len(big))
+	}
+	small := str(a.mustCreate(t, "posts", map[string]any{"title": "small"})["id"])
+	s.record(t, "create", "posts", small)
 }
