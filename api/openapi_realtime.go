@@ -23,6 +23,9 @@ func (b *docBuilder) realtime() {
 				"when it keeps none that old, a reset event says to read afresh."},
 	}
 	for _, c := range b.schema.Collections() {
+		if !b.superuser && c.Rules.View == nil {
+			continue // superusers only: others cannot subscribe to it
+		}
 		params = append(params, &openapi.Parameter{Name: "filter." + c.Name, In: "query", Schema: stringSchema(),
 			Description: "A filter on the events of " + c.Name + " (the filter language of lists), on top of its view rule."})
 	}
