@@ -554,6 +554,12 @@ export interface PostsUpdate {
   secret?: string | null;
 }
 
+export interface RealtimeTicket {
+  ticket: string;
+  /** Seconds the ticket stays valid. */
+  expiresIn: number;
+}
+
 /** The error of one request of a batch, under the key requests.N. */
 export interface RequestError {
   code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
