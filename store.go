@@ -50,6 +50,14 @@ type Store interface {
 
 	// Events returns events with a sequence above after, oldest first.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// ReadEvents returns up to limit events above after, oldest first,
+	// with their data, and the state of the log as the same statement saw
+	// it (see EventPage).
+	ReadEvents(ctx context.Context, after int64, limit int) (*EventPage, error)
+	// PurgeEvents deletes the events created before before and those more
+	// than keep (> 0) below the newest; the newest event always stays, so
+	// the log tells how far the sequence has come.
+	PurgeEvents(ctx context.Context, before time.Time, keep int64) (int64, error)
 
 	// InTx runs fn in one write transaction: it commits when fn returns nil;
 	// when fn returns an error (returned as it is) or panics, nothing fn
@@ -363,6 +371,10 @@ type Event struct {
 	RecordID   string
 	Action     string
 	Time       time.Time
+	// Data is the record the event is about as JSON (MarshalStored): as
+	// stored after a create or update, as it was before a delete. Only
+	// ReadEvents fills it; nil for events written before it existed.
+	Data []byte
 }
 
 // IdempotencyEntry is the first answer to a request that carried an

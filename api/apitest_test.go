@@ -86,8 +86,9 @@ func openStore(t *testing.T, store string) *sqlstore.Store {
 	return nil
 }
 
-// startEnv is newEnv over a given store, with cfg (its Store is set here).
-func startEnv(t *testing.T, store string, st loam.Store, cfg loam.Config) *env {
+// startEnv is newEnv over a given store, with cfg (its Store is set here)
+// and, when given, the server's config (its Addr is set here).
+func startEnv(t *testing.T, store string, st loam.Store, cfg loam.Config, server ...api.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	cfg.Store = st
@@ -109,17 +110,23 @@ func startEnv(t *testing.T, store string, st loam.Store, cfg loam.Config) *env {
 	if err != nil {
 		t.Fatalf("UpsertSuperuser: %v", err)
 	}
-	e := serve(t, store, app, true)
+	e := serve(t, store, app, true, server...)
 	e.superID = su.ID
 	return e
 }
 
 // serve starts an API server for app and signs the superuser in through it.
 // strict reports a failed server Stop (not for a second instance over a
-// store the first one closes).
-func serve(t *testing.T, store string, app *loam.App, strict bool) *env {
+// store the first one closes). server, when given, is the server's config
+// (its Addr is set here).
+func serve(t *testing.T, store string, app *loam.App, strict bool, server ...api.Config) *env {
 	t.Helper()
-	srv := api.New(app, api.Config{Addr: "127.0.0.1:0"})
+	var cfg api.Config
+	if len(server) > 0 {
+		cfg = server[0]
+	}
+	cfg.Addr = "127.0.0.1:0"
+	srv := api.New(app, cfg)
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("server Start: %v", err)
 	}

@@ -66,7 +66,12 @@ func (d *driftError) Error() string {
 }
 
 // The docs page is HTML: its body is held to its schema as a string.
-func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) }
+// A realtime stream is held to its status and headers, and its body (what
+// was read of it) to a string.
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+}
 
 func newContract(app *loam.App) *contract { return &contract{app: app, supers: map[string]bool{}} }
 

@@ -116,6 +116,7 @@ func OpenAPI(s *loam.Schema, superuser bool) *openapi.Document {
 		b.collection(c)
 	}
 	b.batch()
+	b.realtime()
 	return d
 }
 

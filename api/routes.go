@@ -58,6 +58,8 @@ func (s *Server) routes() {
 			"DELETE": s.deleteSchedule}},
 		{settingsPath, map[string]http.HandlerFunc{"GET": s.getSettings, "PATCH": s.updateSettings}},
 		{settingsPath + "/test-email", map[string]http.HandlerFunc{"POST": s.testEmail}},
+		{realtimePath, map[string]http.HandlerFunc{"GET": s.realtimeStream}},
+		{realtimeTicketPath, map[string]http.HandlerFunc{"POST": s.realtimeTicket}},
 		{openAPIPath, map[string]http.HandlerFunc{"GET": s.openAPI}},
 		{docsPath, map[string]http.HandlerFunc{"GET": s.docsPage}},
 		{docsPath + "/assets/{version}/{name}", map[string]http.HandlerFunc{"GET": s.docsAsset}},

@@ -16,6 +16,7 @@ import (
 
 	"loam"
 	"loam/jobs"
+	"loam/realtime"
 )
 
 // Config configures a Server. Zero values take the defaults.
@@ -37,6 +38,13 @@ type Config struct {
 	// built-in kinds and the outbound hosts of the app's settings, which
 	// never starts).
 	Jobs *jobs.Client
+	// Realtime is the hub GET /api/realtime subscribes to (default: a hub
+	// of its own with realtime's defaults, started and stopped with the
+	// server). A hub given here is the caller's to start and stop.
+	Realtime *realtime.Hub
+	// RealtimeHeartbeat is how often an idle realtime stream gets a
+	// comment, and its session is checked again (default 25s).
+	RealtimeHeartbeat time.Duration
 }
 
 // Server serves the API of one App. Add routes with Handle before Start.
@@ -50,6 +58,12 @@ type Server struct {
 	done chan error
 	docs docCache // the OpenAPI documents of the live schema
 	jobs *jobs.Client
+	hub  *realtime.Hub
+	// ownHub: the server made hub, so it starts and stops it.
+	ownHub bool
+	// closing is closed when Stop begins, ending realtime streams, which
+	// would otherwise keep Shutdown waiting.
+	closing chan struct{}
 }
 
 // New returns a Server for app with the API routes installed.
@@ -78,7 +92,14 @@ func New(app *loam.App, cfg Config) *Server {
 		cfg.Jobs, _ = jobs.New(app, jobs.Config{Logger: cfg.Logger})
 		_ = cfg.Jobs.RegisterBuiltins(jobs.BuiltinConfig{})
 	}
-	s := &Server{app: app, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), jobs: cfg.Jobs}
+	if cfg.RealtimeHeartbeat <= 0 {
+		cfg.RealtimeHeartbeat = 25 * time.Second
+	}
+	s := &Server{app: app, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), jobs: cfg.Jobs, hub: cfg.Realtime,
+		closing: make(chan struct{})}
+	if s.hub == nil {
+		s.hub, s.ownHub = realtime.New(app, realtime.Config{Logger: cfg.Logger}), true
+	}
 	s.routes()
 	return s
 }
@@ -100,6 +121,12 @@ func (s *Server) Start(ctx context.Context) error {
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	if s.ownHub {
+		if err := s.hub.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	s.ln = ln
 	s.srv = &http.Server{
@@ -135,6 +162,14 @@ func (s *Server) Addr() string {
 func (s *Server) Stop(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
+	}
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	if s.ownHub {
+		s.hub.Stop()
 	}
 	err := s.srv.Shutdown(ctx)
 	if serveErr := <-s.done; err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -260,4 +261,20 @@ func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, ar
 		}
 	}
 	return plan, rows.Err()
+}
+
+// EventInsert makes the insert of an event also notify channel with its
+// seq, in the same statement; PostgreSQL delivers it on commit (and never
+// for a transaction that rolls back).
+func (Dialect) EventInsert(insert, channel string) string {
+	return "WITH e AS (" + insert + " RETURNING seq) SELECT pg_notify(" + pgQuote(channel) + ", seq::text) FROM e"
+}
+
+// pgQuote is a string literal of s (a constant of ours, never user input).
+func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Snapshot reads the xmin and xmax of the statement's snapshot: every
+// transaction below xmin has ended; none at or above xmax had begun.
+func (Dialect) Snapshot() string {
+	return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
 }

@@ -122,6 +122,14 @@ type Dialect interface {
 	// constraint when the driver reports it (PostgreSQL does, SQLite does
 	// not: the store checks uniques and relations before writing there).
 	ConstraintError(err error) (kind ConstraintKind, constraint string)
+	// EventInsert wraps the INSERT of an event row (it has no RETURNING) so
+	// that other instances learn of it on commit: PostgreSQL notifies
+	// channel with the seq, in the same statement.
+	EventInsert(insert, channel string) string
+	// Snapshot is two bigint columns read with the events: the xmin and
+	// xmax of the reading statement's snapshot (see loam.EventPage), or
+	// 0, 0 where events become visible in seq order.
+	Snapshot() string
 }
 
 // SchemaChanger is implemented by a DB that caches prepared statements per

@@ -407,11 +407,12 @@ func (s *Store) InsertRecord(ctx context.Context, c *loam.Collection, r *loam.Re
 		if _, err := tx.Exec(ctx, s.sqlFor(c).insert, args...); err != nil {
 			return s.writeError(c, err)
 		}
-		return s.appendEvent(ctx, tx, c.Name, r.ID, loam.ActionCreate, r.Updated)
+		return s.appendEvent(ctx, tx, c, r, loam.ActionCreate, r.Updated)
 	})
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", c.Name, err)
 	}
+	s.wakeReaders()
 	return nil
 }
 
@@ -430,11 +431,12 @@ func (s *Store) UpdateRecord(ctx context.Context, c *loam.Collection, prev, r *l
 				return fmt.Errorf("end sessions: %w", err)
 			}
 		}
-		return s.appendEvent(ctx, tx, c.Name, r.ID, loam.ActionUpdate, r.Updated)
+		return s.appendEvent(ctx, tx, c, r, loam.ActionUpdate, r.Updated)
 	})
 	if err != nil {
 		return fmt.Errorf("update %s/%s: %w", c.Name, r.ID, err)
 	}
+	s.wakeReaders()
 	return nil
 }
 
@@ -644,6 +646,7 @@ func (s *Store) DeleteRecord(ctx context.Context, schema *loam.Schema, c *loam.C
 	if err != nil {
 		return fmt.Errorf("delete %s/%s: %w", c.Name, id, err)
 	}
+	s.wakeReaders()
 	return nil
 }
 
@@ -692,16 +695,22 @@ func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) er
 			}
 		}
 	}
+	// RETURNING gives the record as it was, for the event (cascaded
+	// deletes included), without reading it first.
 	b := &builder{d: s.d}
-	b.sql("DELETE FROM ", quote(c.Name), " WHERE id = ").arg(id)
-	n, err := d.tx.Exec(ctx, b.String(), b.args...)
+	b.sql("DELETE FROM ", quote(c.Name), " WHERE id = ").arg(id).sql(" RETURNING ", s.sqlFor(c).columns)
+	var recs []*loam.Record
+	rows, err := d.tx.Query(ctx, b.String(), b.args...)
+	if err == nil {
+		recs, err = scanRecords(c, rows)
+	}
 	if err != nil {
 		if kind, _ := s.d.ConstraintError(err); kind == ForeignKeyViolation {
 			return &loam.Error{Code: loam.CodeConflict, Message: "the record is referenced by other records", Err: err}
 		}
 		return fmt.Errorf("delete row: %w", err)
 	}
-	if n == 0 {
+	if len(recs) == 0 {
 		return loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
 	}
 	if c.IsAuth() { // its sessions, API keys and second factor go with it
@@ -709,7 +718,7 @@ func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) er
 			return err
 		}
 	}
-	return s.appendEvent(ctx, d.tx, c.Name, id, loam.ActionDelete, d.now)
+	return s.appendEvent(ctx, d.tx, c, recs[0], loam.ActionDelete, d.now)
 }
 
 // referencing returns the ids of records of ref.Collection whose ref.Field points at id.
@@ -774,5 +783,7 @@ func (d *deletion) unlink(ctx context.Context, ref loam.Reference, child, id str
 	if _, err := d.tx.Exec(ctx, b.String(), b.args...); err != nil {
 		return fmt.Errorf("unlink %s/%s: %w", ref.Collection.Name, child, err)
 	}
-	return s.appendEvent(ctx, d.tx, ref.Collection.Name, child, loam.ActionUpdate, updated)
+	rec.Data[ref.Field.Name] = v
+	rec.Updated = updated
+	return s.appendEvent(ctx, d.tx, ref.Collection, rec, loam.ActionUpdate, updated)
 }

@@ -23,13 +23,16 @@ type Store struct {
 	// boundTo): a schema its Collections finds changed is the parent's.
 	parent *Store
 	sql    *sync.Map // *loam.Collection -> *recordSQL; shared with InTx's stores
+	// wake receives after a write that appended events commits (nil in
+	// InTx's stores: their transaction commits in InTx).
+	wake chan struct{}
 }
 
 var _ loam.Store = (*Store)(nil)
 
 // New returns a Store. migrations holds the adapter's numbered .sql files at its root.
 func New(db DB, d Dialect, migrations fs.FS) *Store {
-	s := &Store{db: db, d: d, migrations: migrations, sql: new(sync.Map)}
+	s := &Store{db: db, d: d, migrations: migrations, sql: new(sync.Map), wake: make(chan struct{}, 1)}
 	s.seen.Store(-1)
 	return s
 }

@@ -12,9 +12,13 @@ import (
 // transaction: every read and write runs in it, each write's own
 // transaction being that one (see txDB).
 func (s *Store) InTx(ctx context.Context, fn func(tx loam.RecordStore) error) error {
-	return s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
+	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
 		return fn(s.boundTo(tx))
 	})
+	if err == nil {
+		s.wakeReaders()
+	}
+	return err
 }
 
 // boundTo returns a Store whose statements run in tx. It shares the

@@ -15,6 +15,7 @@ import (
 // built once per collection version instead of on every request.
 type recordSQL struct {
 	selectFrom string // SELECT <every column> FROM <table>
+	columns    string // <every column>, as selectFrom reads them
 	get        string // selectFrom WHERE id = $1
 	insert     string // INSERT INTO <table> (...) VALUES ($1, ...)
 }
@@ -33,9 +34,10 @@ func (s *Store) sqlFor(c *loam.Collection) *recordSQL {
 		sb.WriteString(", ")
 		sb.WriteString(s.d.SelectColumn(&c.Fields[i], quote(c.Fields[i].Name)))
 	}
+	columns := strings.TrimPrefix(sb.String(), "SELECT ")
 	sb.WriteString(" FROM ")
 	sb.WriteString(quote(c.Name))
-	r := &recordSQL{selectFrom: sb.String()}
+	r := &recordSQL{selectFrom: sb.String(), columns: columns}
 	r.get = r.selectFrom + " WHERE id = " + s.d.Placeholder(1)
 	sb.Reset()
 	sb.WriteString("INSERT INTO " + quote(c.Name) + " (id, created, updated")

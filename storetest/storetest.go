@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("List", func(t *testing.T) { testList(t, o) })
 	t.Run("RecordsWhereIn", func(t *testing.T) { testRecordsWhereIn(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
+	t.Run("EventData", func(t *testing.T) { testEventData(t, o) })
 	t.Run("Atomicity", func(t *testing.T) { testAtomicity(t, o) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, o) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, o) })

@@ -1,0 +1,5 @@
+-- Realtime: each event carries the record it is about (JSON, without
+-- password fields): the stored record after a create or update, the record
+-- as it was before a delete. Dispatch checks view rules and filters on it.
+ALTER TABLE _events ADD COLUMN data TEXT;
+CREATE INDEX _events_created ON _events (created);
