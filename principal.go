@@ -195,4 +195,3 @@ func (a *App) UpsertSuperuser(ctx context.Context, email, password string) (*Rec
 	}
 	return a.CreateRecord(ctx, System, SuperusersCollection, body)
 }
-
