@@ -36,7 +36,10 @@ type Config struct {
 	// leaves such jobs failing with ErrNoMessageSender.
 	MessageSender MessageSender
 	// SchemaPoll is how often the app checks whether another instance changed
-	// the schema (default 2s; negative turns polling and purging off).
+	// the schema (default 2s). On PostgreSQL changes are also announced as
+	// they commit. Negative turns polling, listening and purging off: the
+	// app learns of another instance's change only when a request names
+	// what it does not know (tests of staleness use it).
 	SchemaPoll time.Duration
 	// SettingsPoll is how often, at most, the app checks whether another
 	// instance changed the settings (default SettingsCheck; negative: never,
@@ -249,7 +252,7 @@ type SchemaListener interface {
 func (a *App) listenSchema(ctx context.Context) {
 	defer close(a.listening)
 	l, ok := a.store.(SchemaListener)
-	if !ok {
+	if !ok || a.poll < 0 {
 		return
 	}
 	pause := 100 * time.Millisecond
