@@ -52,7 +52,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error 
 		if err := s.createIndexes(ctx, tx, c); err != nil {
 			return err
 		}
-		def, err := json.Marshal(c)
+		def, err := c.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}
@@ -203,10 +203,12 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("delete collection row: %w", err)
 		}
-		b = &builder{d: s.d}
-		b.sql(`DELETE FROM _sessions WHERE collection = `).arg(c.Name)
-		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-			return fmt.Errorf("delete sessions: %w", err)
+		for _, table := range []string{"_sessions", "_external_auths"} {
+			b = &builder{d: s.d}
+			b.sql(`DELETE FROM `, table, ` WHERE collection = `).arg(c.Name)
+			if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+				return fmt.Errorf("delete from %s: %w", table, err)
+			}
 		}
 		return bumpSchemaVersion(ctx, tx)
 	})
@@ -280,7 +282,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		if err := s.createIndexes(ctx, tx, new); err != nil {
 			return err
 		}
-		def, err := json.Marshal(new)
+		def, err := new.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}
@@ -337,10 +339,12 @@ func (s *Store) renameTable(ctx context.Context, tx Querier, old, new *loam.Coll
 	if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(from)+" RENAME TO "+quote(new.Name)); err != nil {
 		return fmt.Errorf("rename table: %w", err)
 	}
-	b := &builder{d: s.d}
-	b.sql(`UPDATE _sessions SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
-	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-		return fmt.Errorf("move sessions: %w", err)
+	for _, table := range []string{"_sessions", "_external_auths"} {
+		b := &builder{d: s.d}
+		b.sql(`UPDATE `, table, ` SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
+		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
+			return fmt.Errorf("move the rows of %s: %w", table, err)
+		}
 	}
 	return s.retargetRelations(ctx, tx, old.Name, new.Name)
 }
@@ -363,7 +367,7 @@ func (s *Store) retargetRelations(ctx context.Context, tx Querier, from, to stri
 		if !changed {
 			continue
 		}
-		def, err := json.Marshal(c)
+		def, err := c.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}

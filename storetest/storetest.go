@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("Atomicity", func(t *testing.T) { testAtomicity(t, o) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, o) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, o) })
+	t.Run("OAuth2", func(t *testing.T) { testOAuth2(t, o) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, o) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, o) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, o) })
