@@ -185,6 +185,27 @@ func (a *AuthOptions) OAuth2Enabled(name string) *OAuth2Provider {
 	return a.OAuth2Provider(name)
 }
 
+// OAuth2Method is an enabled provider as sign-in pages list it.
+type OAuth2Method struct {
+	Name  string
+	Title string
+}
+
+// OAuth2Methods lists the enabled providers, in the order of
+// methods.oauth2.
+func (a *AuthOptions) OAuth2Methods() []OAuth2Method {
+	var out []OAuth2Method
+	if a == nil || a.Methods == nil {
+		return nil
+	}
+	for _, name := range a.Methods.OAuth2 {
+		if p := a.OAuth2Provider(name); p != nil {
+			out = append(out, OAuth2Method{Name: p.Name, Title: p.displayName()})
+		}
+	}
+	return out
+}
+
 // keepSecrets gives each provider of n that comes without a client secret
 // the stored secret of old's provider with the same name.
 func keepSecrets(old, n *AuthOptions) {

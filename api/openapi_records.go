@@ -203,6 +203,7 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 			http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusTooManyRequests)})
 	b.authFlows(c, tags)
+	b.oauth2(c, tags)
 }
 
 // authFlows adds the session and mail routes of an auth collection.
@@ -270,7 +271,7 @@ func (b *docBuilder) authFlows(c *loam.Collection, tags []string) {
 		Responses: b.responses(map[string]*openapi.Response{"200": okJSON("The methods.", object(nil,
 			prop("password", enabled(prop("identityFields", arrayOf(stringSchema())))),
 			prop("otp", enabled(prop("duration", &openapi.Schema{Type: openapi.Types{"integer"}}))),
-			prop("oauth2", enabled(prop("providers", arrayOf(&openapi.Schema{})))),
+			prop("oauth2", enabled(prop("providers", arrayOf(oauth2MethodSchema())))),
 			prop("mfa", enabled())))}, common...)})
 }
 

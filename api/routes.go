@@ -39,6 +39,11 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/auth/email-change/request", map[string]http.HandlerFunc{"POST": s.emailChangeRequest}},
 		{"/api/collections/{name}/auth/email-change/confirm", map[string]http.HandlerFunc{"POST": s.emailChangeConfirm}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
+		{"/api/collections/{name}/auth/oauth2/{provider}/start", map[string]http.HandlerFunc{"GET": s.oauth2Start, "POST": s.oauth2Start}},
+		{"/api/collections/{name}/auth/oauth2/{provider}/callback", map[string]http.HandlerFunc{
+			"GET": s.oauth2Callback, "POST": s.oauth2Callback}},
+		{"/api/collections/{name}/records/{id}/external-auths", map[string]http.HandlerFunc{"GET": s.externalAuths}},
+		{"/api/collections/{name}/records/{id}/external-auths/{link}", map[string]http.HandlerFunc{"DELETE": s.unlinkExternalAuth}},
 		{batchPath, map[string]http.HandlerFunc{"POST": s.idempotent(s.batch)}},
 		{"/api/jobs", map[string]http.HandlerFunc{"GET": s.listJobs, "POST": s.idempotent(s.enqueueJob)}},
 		{"/api/jobs/{id}", map[string]http.HandlerFunc{"GET": s.getJob}},

@@ -36,6 +36,11 @@ type Config struct {
 	// manage through (default: a client of its own on the app, with the
 	// built-in kinds and no outbound hosts, which never starts).
 	Jobs *jobs.Client
+	// PublicURL is the URL clients reach this server at, such as
+	// https://api.example.com; OAuth2 providers send browsers back to
+	// <PublicURL>/api/collections/<c>/auth/oauth2/<provider>/callback.
+	// Empty: each request's own scheme and Host.
+	PublicURL string
 }
 
 // Server serves the API of one App. Add routes with Handle before Start.
