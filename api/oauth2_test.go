@@ -152,7 +152,8 @@ func TestOAuth2Flow(t *testing.T) {
 			// linked, and keeps its password.
 			eve := str(f.mustCreate(t, "users", map[string]any{"email": "eve@corp.example", "password": "eve's long password",
 				"verified": true})["id"])
-			if _, id := f.signInAs(t, "eve"); id != eve {
+			eveToken, id := f.signInAs(t, "eve")
+			if id != eve {
 				t.Errorf("eve signed in as %s, want her record %s", id, eve)
 			}
 			if l := f.links(t, eve); len(l) != 1 || l[0] != "corp/sub-eve" {
@@ -288,6 +289,33 @@ func TestOAuth2Flow(t *testing.T) {
 			f.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: f.super, Body: `{"rules":{"create":null}}`})
 			f.run(t, []scenario{{Name: "closed sign-up", Method: "GET", Path: f.login(t, "fay", ""), Status: 403,
 				Code: "forbidden", Unchanged: true}})
+
+			// A record lists and unlinks its provider accounts; others cannot.
+			links := "/api/collections/users/records/" + ann + "/external-auths"
+			a = f.do(t, call{Method: "GET", Path: links, Token: token})
+			list := items(t, a.JSON(t))
+			if a.Status != http.StatusOK || len(list) != 1 || list[0]["provider"] != "corp" || list[0]["subject"] != "sub-ann" {
+				t.Fatalf("ann's own links: %d %s", a.Status, a.Body)
+			}
+			linkID := str(list[0]["id"])
+			f.run(t, []scenario{
+				{Name: "another user cannot list them", Method: "GET", Path: links, Token: eveToken, Status: 403, Code: "forbidden"},
+				{Name: "nor anonymous callers", Method: "GET", Path: links, Status: 401, Code: "unauthenticated"},
+				{Name: "nor unlink them", Method: "DELETE", Path: links + "/" + linkID, Token: eveToken, Status: 403,
+					Code: "forbidden", Unchanged: true},
+				{Name: "a link of another record", Method: "DELETE", Path: "/api/collections/users/records/" + eve +
+					"/external-auths/" + linkID, Token: eveToken, Status: 404, Code: "not_found", Unchanged: true},
+				{Name: "ann unlinks hers", Method: "DELETE", Path: links + "/" + linkID, Token: token, Status: 204},
+				{Name: "it is gone", Method: "GET", Path: links, Token: token, Status: 200, Contains: []string{`{"items":[]}`}},
+				{Name: "once", Method: "DELETE", Path: links + "/" + linkID, Token: token, Status: 404, Code: "not_found"},
+			})
+			// Her verified address links her again at the next sign-in.
+			if _, again := f.signInAs(t, "ann"); again != ann {
+				t.Errorf("ann after unlinking signed in as %s, want %s", again, ann)
+			}
+			if l := f.links(t, ann); len(l) != 1 {
+				t.Errorf("ann's links after signing in again: %v", l)
+			}
 
 			// An expired state is refused.
 			cb = f.login(t, "ann", "")

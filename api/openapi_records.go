@@ -203,7 +203,9 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 			http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusTooManyRequests)})
 	b.authFlows(c, tags)
-	b.oauth2(c, tags)
+	if !c.System { // system collections (_superusers) cannot configure providers
+		b.oauth2(c, tags)
+	}
 }
 
 // authFlows adds the session and mail routes of an auth collection.
