@@ -44,7 +44,7 @@ func TestOAuth2ProviderConfig(t *testing.T) {
 				Body: providers(`{"name":"google","clientId":"x","colour":"red"}`), Status: 400,
 				Code: "invalid_schema", Fields: errs{"auth": "invalid_type"}, Unchanged: true},
 			{Name: "a method without its provider", Method: "PATCH", Path: path, Token: e.super,
-				Body: `{"auth":{"methods":{"password":true,"oauth2":["gitlab"]},"oauth2Providers":[{"name":"google","clientId":"x"}]}}`,
+				Body:   `{"auth":{"methods":{"password":true,"oauth2":["gitlab"]},"oauth2Providers":[{"name":"google","clientId":"x"}]}}`,
 				Status: 400, Code: "invalid_schema", Fields: errs{"auth.methods.oauth2.0": "not_found"}, Unchanged: true},
 			{Name: "presets and a generic provider", Method: "PATCH", Path: path, Token: e.super,
 				Body: `{"auth":{"methods":{"password":true,"oauth2":["google","microsoft","corp"]},"oauth2Providers":[
