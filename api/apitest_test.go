@@ -234,6 +234,10 @@ func (e *env) send(c call) (*answer, error) {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	for k, v := range c.Headers {
+		if k == "Host" {
+			req.Host = v // as a load balancer in front of several instances would send it
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {

@@ -46,6 +46,14 @@ func newOIDCFixture(t *testing.T, store string) *oidcFixture {
 	t.Helper()
 	clock := newFakeClock()
 	e := startEnv(t, store, openStore(t, store), loam.Config{Clock: clock.Now, AppURL: appURL + "/app"})
+	return &oidcFixture{env: e, clock: clock, op: startProvider(t, e)}
+}
+
+// startProvider starts a provider that knows e's callback URL, and
+// creates e's users collection with it as provider "corp" (and "other",
+// configured but off).
+func startProvider(t *testing.T, e *env) *oidctest.Provider {
+	t.Helper()
 	op := oidctest.Start(t, oidcUsers, []oidctest.Client{{ID: "loam", Secret: oidcSecret,
 		RedirectURIs: []string{e.base + "/api/collections/users/auth/oauth2/corp/callback"}}})
 	e.mustCreateCollection(t, `{"name":"users","type":"auth",
@@ -53,7 +61,36 @@ func newOIDCFixture(t *testing.T, store string) *oidcFixture {
 		"auth":{"methods":{"password":true,"oauth2":["corp"]},"oauth2Providers":[
 			{"name":"corp","displayName":"Corp SSO","clientId":"loam","clientSecret":"`+oidcSecret+`","issuer":"`+op.Issuer+`"},
 			{"name":"other","clientId":"x","issuer":"`+op.Issuer+`"}]}}`)
-	return &oidcFixture{env: e, clock: clock, op: op}
+	return op
+}
+
+// TestOAuth2CallbackOnAnotherInstance: the state lives in the database, so
+// the instance that serves the callback need not be the one that started
+// the sign-in (both behind one host name, as behind a load balancer).
+func TestOAuth2CallbackOnAnotherInstance(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			open := sharedDB(t, store)
+			e := startEnv(t, store, open(), loam.Config{AppURL: appURL})
+			f := &oidcFixture{env: e, op: startProvider(t, e)}
+			e2 := instance(t, store, open(), loam.Config{AppURL: appURL})
+			cb := f.login(t, "ann", "")
+			host := strings.TrimPrefix(e.base, "http://")
+			a := e2.do(t, call{Method: "GET", Path: cb, Headers: map[string]string{"Host": host}})
+			if a.Status != http.StatusOK {
+				t.Fatalf("the callback on the second instance: %d %s", a.Status, a.Body)
+			}
+			m := a.JSON(t)
+			rec, _ := m["record"].(map[string]any)
+			if f.status(t, "GET", "/api/collections/users/records/"+str(rec["id"]), str(m["token"])) != http.StatusOK {
+				t.Errorf("the token from the second instance does not work on the first")
+			}
+			e.run(t, []scenario{{Name: "the state is used up on the first too", Method: "GET", Path: cb, Status: 400,
+				Code: "validation_failed", Fields: errs{"state": "invalid"}, Unchanged: true}})
+		})
+	}
 }
 
 // start starts a sign-in through provider with POST and returns the
