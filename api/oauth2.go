@@ -32,8 +32,8 @@ func (s *Server) callbackURL(r *http.Request, c *loam.Collection, provider strin
 }
 
 // oauth2Start starts a sign-in through a provider. GET (a browser
-// navigation) answers with a redirect to the provider; POST (a script)
-// answers {"url","expires"}. redirect (query parameter for GET, body
+// navigation) answers with a redirect to the provider; POST, or a GET
+// that accepts JSON and not HTML (a script), answers {"url","expires"}. redirect (query parameter for GET, body
 // member for POST) is where the browser lands after the callback.
 func (s *Server) oauth2Start(w http.ResponseWriter, r *http.Request) {
 	c := s.authCollectionFor(w, r)
@@ -58,7 +58,8 @@ func (s *Server) oauth2Start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if r.Method == http.MethodGet {
+	w.Header().Add("Vary", "Accept")
+	if r.Method == http.MethodGet && !acceptsJSONOnly(r) {
 		w.Header().Set("Location", start.URL)
 		w.WriteHeader(http.StatusFound)
 		return
@@ -67,6 +68,13 @@ func (s *Server) oauth2Start(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `,"expires":`...)
 	b = appendTime(b, start.Expires)
 	writeBody(w, http.StatusOK, append(b, '}'))
+}
+
+// acceptsJSONOnly reports whether the request asks for JSON and not for
+// HTML: a script's GET rather than a browser's navigation.
+func acceptsJSONOnly(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }
 
 // oauth2Callback completes a sign-in. The provider sends the browser here

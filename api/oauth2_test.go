@@ -310,6 +310,10 @@ func TestOAuth2Flow(t *testing.T) {
 				}
 			}
 
+			// A script's GET start answers with JSON.
+			f.run(t, []scenario{{Name: "GET start asking for JSON", Method: "GET", Path: startPath,
+				Headers: map[string]string{"Accept": "application/json"}, Status: 200, Contains: []string{`"url":"` + f.op.Issuer + "/"}}})
+
 			// Providers that are off, or not there.
 			f.run(t, []scenario{
 				{Name: "a provider that is off", Method: "POST", Path: "/api/collections/users/auth/oauth2/other/start",
