@@ -87,7 +87,9 @@ func oauth2Config(p *OAuth2Provider, d *discovered, callbackURL string) *oauth2.
 // route, which the provider must know as a redirect URI. redirect, when
 // not empty, is where the browser lands after the callback, with the
 // token in the URL fragment; it must be on the allow-list (the origin of
-// AppURL, or Config.OAuth2Redirects), else it is validation_failed.
+// AppURL, or Config.OAuth2Redirects), else it is validation_failed. Too
+// many starts from one client address are rate_limited
+// (Throttle.OAuth2StartsPerIP).
 func (a *App) StartOAuth2(ctx context.Context, collection, provider, redirect, callbackURL string) (*OAuth2Start, error) {
 	c, err := a.authCollection(collection)
 	if err != nil {
@@ -101,6 +103,9 @@ func (a *App) StartOAuth2(ctx context.Context, collection, provider, redirect, c
 		var fe FieldErrors
 		fe.Add("redirect", FieldInvalidURL, "is not an allowed redirect URL (the app URL's origin or a configured one)")
 		return nil, fe.Err(CodeValidationFailed, "the redirect is not allowed")
+	}
+	if err := a.countOAuth2Start(ctx); err != nil {
+		return nil, err
 	}
 	d, err := a.discover(ctx, p)
 	if err != nil {

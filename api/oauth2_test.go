@@ -366,3 +366,24 @@ func TestOAuth2Flow(t *testing.T) {
 		})
 	}
 }
+
+// TestOAuth2StartThrottle: each start stores a state, so one client
+// address may start only so many sign-ins in a window.
+func TestOAuth2StartThrottle(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			e := startEnv(t, store, openStore(t, store), loam.Config{Throttle: loam.Throttle{OAuth2StartsPerIP: 2}})
+			f := &oidcFixture{env: e, op: startProvider(t, e)}
+			f.start(t, "corp", "")
+			f.start(t, "corp", "")
+			f.run(t, []scenario{{Name: "the third start", Method: "POST", Path: "/api/collections/users/auth/oauth2/corp/start",
+				Status: 429, Code: "rate_limited", Unchanged: true, Check: func(t *testing.T, a *answer) {
+					if a.Header.Get("Retry-After") == "" {
+						t.Error("a rate_limited answer without Retry-After")
+					}
+				}}})
+		})
+	}
+}

@@ -22,10 +22,12 @@ func (b *docBuilder) oauth2(c *loam.Collection, tags []string) {
 	noStore := map[string]*openapi.Header{"Cache-Control": {Schema: stringSchema()}}
 	errs := []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}
+	startErrs := append([]int{http.StatusTooManyRequests}, errs...)
 	cbErrs := append([]int{http.StatusConflict}, errs...)
 	startText := "Stores the sign-in's state, nonce and PKCE verifier (for 10 minutes, once) and gives the " +
 		"provider's authorization URL (code flow, S256 challenge). A provider that is not configured is 404, " +
-		"one that is not on 403; a redirect outside the allow-list is 400; a provider that cannot be reached 503."
+		"one that is not on 403; a redirect outside the allow-list is 400; too many starts from one address 429; a " +
+		"provider that cannot be reached 503."
 	started := object([]string{"url", "expires"}, prop("url", describe(str(), "The provider's authorization URL.")),
 		prop("expires", describe(dateTime(), "When the sign-in's state expires.")))
 	b.op(base+"start", "GET", &openapi.Operation{OperationID: c.Name + ".oauth2StartRedirect",
@@ -35,12 +37,12 @@ func (b *docBuilder) oauth2(c *loam.Collection, tags []string) {
 		Responses: b.responses(map[string]*openapi.Response{
 			"302": {Description: "To the provider's authorization URL.", Headers: location},
 			"200": okJSON("Asked with Accept: application/json (and not text/html): send the browser to url.", started)},
-			errs...)})
+			startErrs...)})
 	b.op(base+"start", "POST", &openapi.Operation{OperationID: c.Name + ".oauth2Start",
 		Summary: "Start a sign-in through a provider (script)", Description: startText + " The body is optional.",
 		Tags: tags, Security: []openapi.SecurityRequirement{{}}, Parameters: []*openapi.Parameter{provider},
 		RequestBody: &openapi.RequestBody{Content: jsonContent(object(nil, prop("redirect", redirect)))},
-		Responses:   b.responses(map[string]*openapi.Response{"200": okJSON("Send the browser to url.", started)}, errs...)})
+		Responses:   b.responses(map[string]*openapi.Response{"200": okJSON("Send the browser to url.", started)}, startErrs...)})
 	cbText := "The provider sends the browser here. The state is used once; the code is exchanged with the " +
 		"PKCE verifier and the ID token verified (issuer, audience, expiry, signature, nonce). The record linked " +
 		"to the provider's account signs in; else the record with the provider's verified email, which gets " +
