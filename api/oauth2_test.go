@@ -287,6 +287,15 @@ func TestOAuth2Flow(t *testing.T) {
 			if frag.Get("record") != ann || f.status(t, "GET", "/api/collections/users/records/"+ann, frag.Get("token")) != 200 {
 				t.Errorf("the redirect's fragment %q: want ann's id and a token that works", loc.Fragment)
 			}
+			// A failure after a good state goes to the redirect too, with the error.
+			su, _ = url.Parse(f.start(t, "corp", appURL+"/signed-in"))
+			a = f.do(t, call{Method: "GET", NoFollow: true,
+				Path: "/api/collections/users/auth/oauth2/corp/callback?error=access_denied&state=" + url.QueryEscape(su.Query().Get("state"))})
+			loc, _ = url.Parse(a.Header.Get("Location"))
+			if frag, _ := url.ParseQuery(loc.Fragment); a.Status != http.StatusSeeOther || frag.Get("error") != "unauthenticated" ||
+				frag.Get("token") != "" || frag.Get("message") == "" {
+				t.Errorf("a refused sign-in with redirect: %d, Location %q", a.Status, a.Header.Get("Location"))
+			}
 			startPath := "/api/collections/users/auth/oauth2/corp/start"
 			var bad []scenario
 			for _, r := range []string{"https://evil.example/x", "http://app.example.evil.com/", "//evil.example/",
