@@ -40,7 +40,7 @@ type Aggregate struct {
 // Aggregate groups the records that meet the filter and computes the
 // requested metrics per group, under the collection's list rule.
 func (a *App) Aggregate(ctx context.Context, who *Principal, collection string, req AggregateRequest) (*Aggregate, error) {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeList)
 	if err != nil {
 		return nil, err
 	}

@@ -66,11 +66,13 @@ type Config struct {
 
 // App is a running Loam: the live schema, the hooks and the services.
 type App struct {
-	store  Store
-	log    *slog.Logger
-	poll   time.Duration
-	sender MessageSender
-	schema atomic.Pointer[Schema]
+	store Store
+	log   *slog.Logger
+	poll  time.Duration
+	// listening is closed when listenSchema has returned.
+	listening chan struct{}
+	sender    MessageSender
+	schema    atomic.Pointer[Schema]
 
 	schemaMu sync.Mutex // serialises this instance's schema changes
 
@@ -118,7 +120,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = Now
 	}
-	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{}),
+	a := &App{store: cfg.Store, log: cfg.Logger, poll: cfg.SchemaPoll, done: make(chan struct{}), listening: make(chan struct{}),
 		now: func() time.Time { return cfg.Clock().UTC().Truncate(time.Millisecond) }, throttle: cfg.Throttle.withDefaults(),
 		appURL: strings.TrimRight(cfg.AppURL, "/")}
 	a.mail = newMailQueue(cfg.Mailer, cfg.Logger)
@@ -147,6 +149,7 @@ func (a *App) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	go a.maintain(wctx)
+	go a.listenSchema(wctx)
 	a.mail.start()
 	return nil
 }
@@ -158,6 +161,7 @@ func (a *App) Stop() error {
 		if a.cancel != nil {
 			a.cancel()
 			<-a.done
+			<-a.listening
 			a.mail.stop()
 		}
 		err = a.store.Close()
@@ -194,7 +198,7 @@ func (a *App) OnRecordDelete(collections ...string) CollectionHook {
 }
 
 func (a *App) reloadSchema(ctx context.Context) error {
-	cols, version, err := a.store.Collections(ctx)
+	cols, version, err := a.schemaSource(ctx).Collections(ctx)
 	if err != nil {
 		return fmt.Errorf("load schema: %w", err)
 	}
@@ -205,6 +209,60 @@ func (a *App) reloadSchema(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// SchemaListener is implemented by stores that announce schema changes
+// as they commit (PostgreSQL's LISTEN/NOTIFY). ListenSchema calls changed
+// once listening (a change may have been missed before) and after every
+// committed change, until ctx ends or the connection fails; a store that
+// cannot listen returns errors.ErrUnsupported at once.
+type SchemaListener interface {
+	ListenSchema(ctx context.Context, changed func()) error
+}
+
+// listenSchema reloads the schema as soon as another instance changes it,
+// where the store can say so; the poll in maintain stays as the fallback.
+// A lost connection is listened to again, after a pause that grows to 30 s.
+func (a *App) listenSchema(ctx context.Context) {
+	defer close(a.listening)
+	l, ok := a.store.(SchemaListener)
+	if !ok {
+		return
+	}
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.ListenSchema(ctx, func() {
+			pause = 100 * time.Millisecond
+			if err := a.reloadSchema(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("schema reload failed", "err", err)
+			}
+		})
+		if errors.Is(err, errors.ErrUnsupported) || ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("listening for schema changes failed; trying again", "err", err, "in", pause)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
+// schemaSource reads the schema through the transaction ctx carries, when
+// its store can, else through the app's store.
+func (a *App) schemaSource(ctx context.Context) schemaSource {
+	if tx, ok := ctx.Value(txKey{a}).(schemaSource); ok {
+		return tx
+	}
+	return a.store
+}
+
+// schemaSource is what the schema is loaded from.
+type schemaSource interface {
+	SchemaVersion(ctx context.Context) (int64, error)
+	Collections(ctx context.Context) ([]*Collection, int64, error)
 }
 
 // maintain reloads the schema when its version moves (another instance

@@ -237,7 +237,8 @@ func (a *App) RequestOTP(ctx context.Context, collection, email string) (string,
 // AuthWithOTP signs in with a one-time code: it returns a new session token
 // and the record, or ErrUnauthenticated for a wrong, expired, used or
 // exhausted code (counted as a failed sign-in). A code sent to the record's
-// current address marks it verified.
+// current address marks it verified. With a second factor on, it answers
+// mfa_required (see VerifyMFA).
 func (a *App) AuthWithOTP(ctx context.Context, collection, otpID, code string) (string, *Record, error) {
 	c, err := a.authCollection(collection)
 	if err != nil {
@@ -281,7 +282,7 @@ func (a *App) AuthWithOTP(ctx context.Context, collection, otpID, code string) (
 			return "", nil, err
 		}
 	}
-	return a.startSession(ctx, c, rec, SessionOTP, 0)
+	return a.firstFactor(ctx, c, rec, SessionOTP)
 }
 
 // RequestVerification sends a verification link to email when it is the

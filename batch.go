@@ -116,7 +116,7 @@ func (a *App) Batch(ctx context.Context, who *Principal, reqs []BatchRequest) ([
 
 // batchOne runs one request of a batch through the single services.
 func (a *App) batchOne(ctx context.Context, who *Principal, r *BatchRequest) (BatchResult, error) {
-	c, err := a.collection(r.Collection)
+	c, err := a.LiveCollection(ctx, r.Collection)
 	if err != nil {
 		return BatchResult{}, err
 	}

@@ -384,9 +384,6 @@ func (c *Collection) Validate() error {
 			c.Auth.Methods.OAuth2 = []string{}
 		}
 		c.Auth.checkOAuth2(&fe)
-		if c.Auth.Methods.MFA {
-			fe.Add("auth.methods.mfa", FieldInvalid, "MFA is not supported yet")
-		}
 	} else {
 		c.Auth = nil
 		if c.Rules.Manage != nil {

@@ -19,6 +19,7 @@ const (
 	CodeInvalidQuery         = "invalid_query"
 	CodeInvalidSchema        = "invalid_schema"
 	CodeUnauthenticated      = "unauthenticated"
+	CodeMFARequired          = "mfa_required"
 	CodeForbidden            = "forbidden"
 	CodeNotFound             = "not_found"
 	CodeMethodNotAllowed     = "method_not_allowed"
@@ -66,6 +67,9 @@ type Error struct {
 	Err     error
 	// RetryAfter is how long a rate_limited caller should wait.
 	RetryAfter time.Duration
+	// MFAID is what an mfa_required caller sends with its second factor
+	// (POST .../auth/mfa/verify).
+	MFAID string
 }
 
 // Error implements error.

@@ -337,6 +337,9 @@ func (a *App) ParseReadOptions(who *Principal, c *Collection, rule *string, expa
 	if err != nil {
 		return nil, err
 	}
+	if err := keyMayExpand(who, nodes); err != nil {
+		return nil, err
+	}
 	f, err := ParseFields(c, nodes, who, fields)
 	if err != nil {
 		return nil, err
@@ -355,6 +358,9 @@ func (a *App) ExpandRecords(ctx context.Context, who *Principal, recs []*Record,
 	for _, n := range nodes {
 		if n.Denied || len(recs) == 0 {
 			continue
+		}
+		if err := who.inScope(n.Collection.Name, ScopeView); err != nil {
+			return err // expanding reads the target: the key must allow viewing it
 		}
 		view, err := a.ruleCond(who, n.Collection, n.Collection.Rules.View, "", envOf(who, "GET", nil))
 		if err != nil {
@@ -447,6 +453,20 @@ func relationIDs(v any) []string {
 		}
 	case []string:
 		return x
+	}
+	return nil
+}
+
+// keyMayExpand checks, before anything is written, that who's API key (if
+// any) allows viewing every collection an expand reads.
+func keyMayExpand(who *Principal, nodes []*ExpandNode) error {
+	for _, n := range nodes {
+		if err := who.inScope(n.Collection.Name, ScopeView); err != nil {
+			return err
+		}
+		if err := keyMayExpand(who, n.Children); err != nil {
+			return err
+		}
 	}
 	return nil
 }

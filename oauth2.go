@@ -140,7 +140,8 @@ func invalidState() error {
 // file for which). callbackURL must be the one StartOAuth2 was given. A
 // state that is not good is validation_failed on "state"; a provider that
 // refused, or a code or ID token that does not verify, is unauthenticated;
-// a sign-up the create rule refuses is forbidden.
+// a sign-up the create rule refuses is forbidden. The sign-in is a first
+// factor: a record with a second factor on gets mfa_required.
 func (a *App) CompleteOAuth2(ctx context.Context, collection, provider string, cb OAuth2Callback, callbackURL string) (*OAuth2SignIn, error) {
 	c, err := a.authCollection(collection)
 	if err != nil {
@@ -180,7 +181,7 @@ func (a *App) CompleteOAuth2(ctx context.Context, collection, provider string, c
 	if err != nil {
 		return res, err
 	}
-	res.Token, res.Record, err = a.signIn(ctx, c, rec, SessionOAuth2)
+	res.Token, res.Record, err = a.firstFactor(ctx, c, rec, SessionOAuth2) // mfa_required when the record has a second factor on
 	return res, err
 }
 
@@ -364,13 +365,6 @@ func (a *App) signUpExternal(ctx context.Context, c *Collection, p *OAuth2Provid
 		}
 	}
 	return rec, a.linkAccount(ctx, c, rec, p, id)
-}
-
-// signIn ends every first factor: it opens the session of rec in c. It
-// is the one place where a second factor (MFA) can step in before a
-// session exists.
-func (a *App) signIn(ctx context.Context, c *Collection, rec *Record, method string) (string, *Record, error) {
-	return a.startSession(ctx, c, rec, method, 0)
 }
 
 // allowedRedirect reports whether a sign-in may end by sending the browser

@@ -16,6 +16,9 @@ type Principal struct {
 	Collection string
 	Record     *Record
 	Session    *Session
+	// APIKey is the key the caller sent instead of a session token; its
+	// scopes limit what the caller may do.
+	APIKey *APIKey
 	// System marks trusted in-process callers (the CLI, Go code) that act as superusers.
 	System bool
 }
@@ -58,7 +61,8 @@ func (a *App) authCollection(name string) (*Collection, error) {
 // are ErrUnauthenticated after the same work whether or not the identity
 // exists; too many failures (per identity, and per client address, see
 // WithClientIP) are rate_limited; a collection whose password method is off
-// is forbidden, as is a record its auth rule does not admit.
+// is forbidden, as is a record its auth rule does not admit. With a second
+// factor on, it answers mfa_required (see VerifyMFA).
 func (a *App) AuthWithPassword(ctx context.Context, collection, identity, password string) (string, *Record, error) {
 	c, err := a.authCollection(collection)
 	if err != nil {
@@ -94,7 +98,7 @@ func (a *App) AuthWithPassword(ctx context.Context, collection, identity, passwo
 		return "", nil, Errorf(CodeUnauthenticated, "wrong identity or password")
 	}
 	a.succeeded(ctx, attempt)
-	return a.startSession(ctx, c, rec, SessionPassword, 0)
+	return a.firstFactor(ctx, c, rec, SessionPassword)
 }
 
 // startSession admits rec to c by the auth rule and opens a session for it
@@ -137,7 +141,8 @@ func (a *App) admitted(ctx context.Context, c *Collection, id string) (*Record, 
 	return rec, err
 }
 
-// Authenticate returns the principal of a session token, or ErrUnauthenticated
+// Authenticate returns the principal of a session token or an API key
+// (APIKeyPrefix), or ErrUnauthenticated
 // (unknown, expired or revoked token, a deleted user, or one the
 // collection's auth rule no longer admits). It reads the database every
 // time, so a revocation on any instance holds at once.
@@ -145,6 +150,9 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error
 	token = strings.TrimSpace(token)
 	if token == "" {
 		return nil, Errorf(CodeUnauthenticated, "no token")
+	}
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		return a.authenticateKey(ctx, token)
 	}
 	invalid := Errorf(CodeUnauthenticated, "the token is invalid, expired or revoked")
 	s, err := a.store.SessionByHash(ctx, HashToken(token), a.now())

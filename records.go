@@ -33,9 +33,48 @@ func (a *App) collection(name string) (*Collection, error) {
 	return c, nil
 }
 
+// LiveCollection returns the collection called name for the record
+// services (not_found when there is none). When name is not in
+// the schema this instance holds, it asks the database whether another
+// instance changed the schema since, and if so loads it and looks again.
+// A collection created through one instance is then usable through every
+// other at once, without waiting for the schema poll. A name that is not
+// there costs one read of the schema counter.
+func (a *App) LiveCollection(ctx context.Context, name string) (*Collection, error) {
+	c, err := a.collection(name)
+	if err == nil {
+		return c, nil
+	}
+	if _, rerr := a.RefreshSchema(ctx); rerr != nil {
+		return nil, err
+	}
+	// Look again even when this call loaded nothing: a concurrent request
+	// may have loaded the schema between the first look and the check.
+	return a.collection(name)
+}
+
+// RefreshSchema loads the schema again when another instance changed it
+// since this one loaded it, and reports whether it did. It costs one read
+// of the schema counter. Inside a transaction (App.InTx) it reads through
+// that transaction: a request holding a connection must not wait for a
+// second one, or a burst of such requests would exhaust the pool.
+func (a *App) RefreshSchema(ctx context.Context) (bool, error) {
+	v, err := a.schemaSource(ctx).SchemaVersion(ctx)
+	if err != nil {
+		return false, fmt.Errorf("refresh schema: %w", err)
+	}
+	if v == a.Schema().Version {
+		return false, nil
+	}
+	if err := a.reloadSchema(ctx); err != nil {
+		return false, fmt.Errorf("refresh schema: %w", err)
+	}
+	return true, nil
+}
+
 // GetRecord returns one record under the collection's view rule.
 func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id string) (*Record, error) {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeView)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +98,7 @@ func (a *App) GetRecord(ctx context.Context, who *Principal, collection, id stri
 // ListRecords returns a page of records under the collection's list rule,
 // filtered and sorted as q asks.
 func (a *App) ListRecords(ctx context.Context, who *Principal, collection string, q ListQuery) (*RecordList, error) {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeList)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +125,7 @@ func (a *App) ListRecords(ctx context.Context, who *Principal, collection string
 // CreateRecord validates body against the live schema, runs the create hooks
 // and writes the record with its event. Every field error comes back at once.
 func (a *App) CreateRecord(ctx context.Context, who *Principal, collection string, body Body) (*Record, error) {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +219,7 @@ func (a *App) CreateRecord(ctx context.Context, who *Principal, collection strin
 // writes it. With ifMatch (an ETag), a record changed since is refused with
 // ErrPreconditionFailed; without it, a concurrent change is merged again.
 func (a *App) UpdateRecord(ctx context.Context, who *Principal, collection, id string, body Body, ifMatch string) (*Record, error) {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +299,7 @@ func (a *App) updateOnce(ctx context.Context, who *Principal, c *Collection, id 
 // DeleteRecord deletes a record, applying the onDelete rule of every relation
 // that points at it.
 func (a *App) DeleteRecord(ctx context.Context, who *Principal, collection, id string, ifMatch string) error {
-	c, err := a.collection(collection)
+	c, err := a.scopedCollection(ctx, who, collection, ScopeDelete)
 	if err != nil {
 		return err
 	}

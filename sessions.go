@@ -13,6 +13,9 @@ func (a *App) ownSession(who *Principal, collection string) (*Collection, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := who.noKey("this"); err != nil {
+		return nil, err
+	}
 	if who == nil || who.Session == nil {
 		return nil, Errorf(CodeUnauthenticated, "this needs a session token")
 	}
@@ -65,6 +68,9 @@ func (a *App) sessionOwner(ctx context.Context, who *Principal, collection, reco
 	if err != nil {
 		return nil, "", err
 	}
+	if err := who.noKey("managing sessions"); err != nil {
+		return nil, "", err
+	}
 	if recordID == "" || isSelf(who, c, recordID) {
 		if _, err := a.ownSession(who, collection); err != nil {
 			return nil, "", err
@@ -96,6 +102,9 @@ func (a *App) Sessions(ctx context.Context, who *Principal, collection, recordID
 func (a *App) RevokeSession(ctx context.Context, who *Principal, collection, sessionID string) error {
 	c, err := a.authCollection(collection)
 	if err != nil {
+		return err
+	}
+	if err := who.noKey("managing sessions"); err != nil {
 		return err
 	}
 	if !who.IsSuperuser() {
@@ -144,6 +153,9 @@ func (a *App) RevokeSessions(ctx context.Context, who *Principal, collection, re
 // collection's token lifetime) and cannot be refreshed.
 func (a *App) Impersonate(ctx context.Context, who *Principal, collection, id string, duration time.Duration) (string, *Record, error) {
 	if err := allow(who, nil, "impersonating"); err != nil {
+		return "", nil, err
+	}
+	if err := who.noKey("impersonating"); err != nil {
 		return "", nil, err
 	}
 	c, err := a.authCollection(collection)

@@ -230,6 +230,87 @@ type AuthStore interface {
 	// DeleteExternalAuth deletes the link id of one record; ErrNotFound
 	// when the record has no such link.
 	DeleteExternalAuth(ctx context.Context, collection, recordID, id string) error
+
+	MFAStore
+	APIKeyStore
+}
+
+// MFAStore keeps the TOTP second factor of auth records and their recovery
+// codes (as hashes). It is part of Store. Deleting a record, or its
+// collection, deletes them.
+type MFAStore interface {
+	// PutMFA stores m as the record's factor, replacing one that is not
+	// enabled; when the record's factor is enabled it is ErrConflict.
+	PutMFA(ctx context.Context, m *MFA) error
+	// MFAOf returns the record's factor, or ErrNotFound.
+	MFAOf(ctx context.Context, collection, recordID string) (*MFA, error)
+	// EnableMFA turns the record's (not yet enabled) factor on, accepting
+	// step, and replaces its recovery codes; ErrNotFound when there is no
+	// factor waiting.
+	EnableMFA(ctx context.Context, collection, recordID string, step int64, codes [][]byte) error
+	// UseMFAStep accepts the time step step when it is later than the last
+	// one accepted; else (a replayed code) ErrNotFound.
+	UseMFAStep(ctx context.Context, collection, recordID string, step int64) error
+	// UseRecoveryCode deletes one recovery code of the record; ErrNotFound
+	// when it has no such code (unknown or used).
+	UseRecoveryCode(ctx context.Context, collection, recordID string, hash []byte) error
+	// SetRecoveryCodes replaces the record's recovery codes.
+	SetRecoveryCodes(ctx context.Context, collection, recordID string, codes [][]byte) error
+	// RecoveryCodesLeft counts the record's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, collection, recordID string) (int, error)
+	// DeleteMFA deletes the record's factor and recovery codes.
+	DeleteMFA(ctx context.Context, collection, recordID string) error
+}
+
+// APIKeyStore keeps API keys (only the hash of each key). It is part of
+// Store. Deleting a record, or its collection, deletes its keys.
+type APIKeyStore interface {
+	// CreateAPIKey stores a key.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByHash returns the key with that hash unless it expired at now,
+	// or ErrNotFound.
+	APIKeyByHash(ctx context.Context, hash []byte, now time.Time) (*APIKey, error)
+	// APIKeyByID returns a key (without its hash), expired or not, or ErrNotFound.
+	APIKeyByID(ctx context.Context, id string) (*APIKey, error)
+	// APIKeys returns the keys of one record (without their hashes),
+	// newest first.
+	APIKeys(ctx context.Context, collection, recordID string) ([]*APIKey, error)
+	// DeleteAPIKey deletes a key; ErrNotFound when there is none.
+	DeleteAPIKey(ctx context.Context, id string) error
+	// TouchAPIKey sets the key's last use to now when it has none or it is
+	// at or before stale, so concurrent requests write it once.
+	TouchAPIKey(ctx context.Context, id string, now, stale time.Time) error
+}
+
+// MFA is the TOTP second factor of one auth record.
+type MFA struct {
+	Collection string
+	RecordID   string
+	// Secret is the base32 shared key; it is answered once, at enrolment.
+	Secret string
+	// Enabled is set once a first code confirmed the enrolment.
+	Enabled bool
+	// LastStep is the last TOTP time step accepted.
+	LastStep int64
+	Created  time.Time
+}
+
+// APIKey is a named, scoped key of an auth record. Only the hash of the
+// key is kept.
+type APIKey struct {
+	ID         string
+	Collection string
+	RecordID   string
+	Name       string
+	KeyHash    []byte
+	// Hint shows the key's first and last characters, to tell keys apart.
+	Hint   string
+	Scopes KeyScopes
+	// Expires is zero for a key that does not expire; LastUsed is zero for
+	// a key never used.
+	Created  time.Time
+	Expires  time.Time
+	LastUsed time.Time
 }
 
 // OAuth2State is an OAuth2 sign-in under way, from its start to the
@@ -278,6 +359,7 @@ const (
 	SessionOTP         = "otp"
 	SessionImpersonate = "impersonate"
 	SessionOAuth2      = "oauth2"
+	SessionMFA         = "mfa"
 )
 
 // AuthToken is a single-use token of an auth flow: a verification, a

@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	loam.CodeInvalidQuery:         http.StatusBadRequest,
 	loam.CodeInvalidSchema:        http.StatusBadRequest,
 	loam.CodeUnauthenticated:      http.StatusUnauthorized,
+	loam.CodeMFARequired:          http.StatusUnauthorized,
 	loam.CodeForbidden:            http.StatusForbidden,
 	loam.CodeNotFound:             http.StatusNotFound,
 	loam.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
@@ -39,6 +40,8 @@ type errorBody struct {
 	Code    string                     `json:"code"`
 	Message string                     `json:"message"`
 	Errors  map[string]loam.FieldError `json:"errors,omitempty"`
+	// MFAID comes with mfa_required: the pending sign-in a second factor finishes.
+	MFAID string `json:"mfaId,omitempty"`
 }
 
 // WriteError answers err as the JSON error object. Errors that are not
@@ -49,7 +52,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == loam.CodeRateLimited && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
-	writeJSON(w, status, errorBody{Status: status, Code: e.Code, Message: e.Message, Errors: e.Fields})
+	writeJSON(w, status, errorBody{Status: status, Code: e.Code, Message: e.Message, Errors: e.Fields, MFAID: e.MFAID})
 }
 
 // publicError is what a client may see of err, with its status: errors that

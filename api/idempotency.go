@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"loam"
 )
@@ -18,9 +18,15 @@ const maxIdempotencyKey = 255
 // idempotent makes a write route honour Idempotency-Key: the first request
 // with a key runs and its answer is kept for 24 h; a retry with the same key
 // (from the same caller) gets that answer back, marked Idempotent-Replayed,
-// and writes nothing. A retry while the first still runs, or the key reused
-// for a different request, is 409. Server errors and 401/429 answers are not
-// kept, so a retry runs again.
+// and writes nothing. The key reused for a different request is 409.
+// Server errors and 401/429 answers are not kept, so a retry runs again.
+//
+// The key, the write and the kept answer commit in one transaction, and
+// the answer leaves only after that commit. A process that dies mid-request
+// leaves neither a write nor a key, so the client's retry runs once more
+// and is the only write; a retry racing the first request waits for it to
+// commit and then gets its answer. An answer of 400 or more undoes what the
+// handler wrote (a savepoint) but is still kept.
 func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -49,46 +55,48 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			reqHash.Write([]byte{0})
 		}
 		reqHash.Write(body)
-		prev, err := s.app.ReserveIdempotencyKey(r.Context(), k[:], reqHash.Sum(nil))
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if prev != nil {
-			switch {
-			case !bytes.Equal(prev.Request, reqHash.Sum(nil)):
-				WriteError(w, r, loam.Errorf(loam.CodeConflict, "this Idempotency-Key was used for a different request"))
-			case prev.Status == 0:
-				WriteError(w, r, loam.Errorf(loam.CodeConflict, "a request with this Idempotency-Key is still running"))
-			default:
-				replay(w, prev)
+		sum := reqHash.Sum(nil)
+		rec := newRecorder()
+		var prev *loam.IdempotencyEntry
+		err = s.app.InTx(r.Context(), func(ctx context.Context) error {
+			var err error
+			if prev, err = s.app.ReserveIdempotencyKey(ctx, k[:], sum); err != nil || prev != nil {
+				return err
 			}
-			return
-		}
-		rec := &recorder{ResponseWriter: w, header: map[string]string{}}
-		keep := false
-		defer func() {
-			// Runs after a panic too (the recover middleware answers it), so
-			// a key is never left reserved by a request that did not finish.
-			// Not the request's context: a client that hung up must still
-			// leave its key finished or released, or its retry is refused.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-			defer cancel()
-			if keep {
-				hdr, _ := json.Marshal(rec.header)
-				if err := s.app.CompleteIdempotencyKey(ctx, k[:], rec.status, string(hdr), rec.body.Bytes()); err != nil {
-					logger(r).Error("store idempotent answer", "err", err)
+			err = s.app.Savepoint(ctx, func(ctx context.Context) error {
+				h(rec, r.WithContext(ctx))
+				if rec.status == 0 || rec.status >= 400 {
+					return errRefused
 				}
-				return
+				return nil
+			})
+			if err != nil && !errors.Is(err, errRefused) {
+				return err
 			}
-			if err := s.app.ReleaseIdempotencyKey(ctx, k[:]); err != nil {
-				logger(r).Error("release idempotency key", "err", err)
+			if rec.status == 0 || rec.status >= 500 || rec.status == http.StatusUnauthorized || rec.status == http.StatusTooManyRequests {
+				return errRefused // not kept: the retry runs again
 			}
-		}()
-		h(rec, r)
-		keep = rec.status != 0 && rec.status < 500 && rec.status != http.StatusUnauthorized && rec.status != http.StatusTooManyRequests
+			hdr, _ := json.Marshal(rec.kept())
+			return s.app.CompleteIdempotencyKey(ctx, k[:], rec.status, string(hdr), rec.body.Bytes())
+		})
+		switch {
+		case err != nil && !errors.Is(err, errRefused):
+			WriteError(w, r, err)
+		case prev == nil:
+			rec.flush(w)
+		case !bytes.Equal(prev.Request, sum):
+			WriteError(w, r, loam.Errorf(loam.CodeConflict, "this Idempotency-Key was used for a different request"))
+		case prev.Status == 0: // left by a version that reserved keys before the write
+			WriteError(w, r, loam.Errorf(loam.CodeConflict, "a request with this Idempotency-Key is still running"))
+		default:
+			replay(w, prev)
+		}
 	}
 }
+
+// errRefused rolls back the transaction (or the savepoint) of a request
+// whose answer is not a success.
+var errRefused = errors.New("the request was refused")
 
 // replayedHeaders are the headers of an answer that a replay repeats.
 var replayedHeaders = []string{"Content-Type", "ETag", "Location"}
@@ -105,32 +113,51 @@ func replay(w http.ResponseWriter, e *loam.IdempotencyEntry) {
 	w.Write(e.Body)
 }
 
-// recorder passes an answer through while keeping a copy of it.
+// recorder holds an answer until its transaction has committed.
 type recorder struct {
-	http.ResponseWriter
+	header http.Header
 	status int
-	header map[string]string
 	body   bytes.Buffer
 }
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
-		for _, h := range replayedHeaders {
-			if v := r.ResponseWriter.Header().Get(h); v != "" {
-				r.header[h] = v
-			}
-		}
 	}
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
+	return r.body.Write(b)
+}
+
+// kept returns the headers a replay repeats.
+func (r *recorder) kept() map[string]string {
+	out := map[string]string{}
+	for _, h := range replayedHeaders {
+		if v := r.header.Get(h); v != "" {
+			out[h] = v
+		}
+	}
+	return out
+}
+
+// flush sends the held answer.
+func (r *recorder) flush(w http.ResponseWriter) {
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body.Bytes())
 }
 
 func printableASCII(s string) bool {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,7 +13,8 @@ import (
 	"loam/jobs"
 )
 
-// The jobs and schedules routes are for superusers (API keys come later).
+// The jobs and schedules routes are for superusers (and their API keys
+// that reach the jobs area).
 // Their answers are built from these types.
 
 // jobJSON is a job as answered.
@@ -112,18 +114,15 @@ func newListJSON[T any](items []T, page, perPage int, total int64, next string) 
 }
 
 // superuser answers 401 or 403 and returns false unless the caller is a
-// superuser.
+// superuser (with an API key, one that reaches the jobs area: jobs and
+// schedules).
 func superuser(w http.ResponseWriter, r *http.Request, what string) bool {
-	who := PrincipalFrom(r)
-	switch {
-	case who.IsSuperuser():
-		return true
-	case who == nil:
-		WriteError(w, r, loam.Errorf(loam.CodeUnauthenticated, "%s needs a superuser", what))
-	default:
-		WriteError(w, r, loam.Errorf(loam.CodeForbidden, "%s needs a superuser", what))
+	var e *loam.Error
+	if err := PrincipalFrom(r).InArea(loam.AreaJobs); errors.As(err, &e) {
+		WriteError(w, r, loam.Errorf(e.Code, "%s: %s", what, e.Message))
+		return false
 	}
-	return false
+	return true
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {

@@ -81,7 +81,8 @@ func acceptsJSONOnly(r *http.Request) bool {
 // with code and state: in the query (GET) or as a form post (POST, the
 // form_post response mode); a script may also POST them as JSON. When the
 // sign-in was started with a redirect, the browser goes there with
-// #token=...&record=... (or #error=...&message=...) in the fragment;
+// #token=...&record=... (or #error=...&message=..., and mfaId when a
+// second factor is needed) in the fragment;
 // otherwise the answer is {"token","record"} or the error.
 func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	c := s.authCollectionFor(w, r)
@@ -102,6 +103,9 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 			e, _ := publicError(r, err)
 			frag.Set("error", e.Code)
 			frag.Set("message", e.Message)
+			if e.MFAID != "" { // the first factor passed: the page goes on with .../auth/mfa/verify
+				frag.Set("mfaId", e.MFAID)
+			}
 		} else {
 			frag.Set("token", res.Token)
 			frag.Set("record", res.Record.ID)

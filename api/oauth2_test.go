@@ -396,3 +396,39 @@ func TestOAuth2StartThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestOAuth2WithMFA: the provider is a first factor; a record with a
+// second factor on gets mfa_required, and .../auth/mfa/verify finishes.
+func TestOAuth2WithMFA(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			f := newOIDCFixture(t, store)
+			token, _ := f.signInAs(t, "ann")
+			f.run(t, []scenario{{Name: "mfa on", Method: "PATCH", Path: "/api/collections/users", Token: f.super,
+				Body: `{"auth":{"methods":{"password":true,"oauth2":["corp"],"mfa":true}}}`, Status: 200}})
+			base := "/api/collections/users/auth/mfa/"
+			a := f.do(t, call{Method: "POST", Path: base + "totp/enroll", Token: token})
+			if a.Status != 200 {
+				t.Fatalf("enroll: %d %s", a.Status, a.Body)
+			}
+			secret := str(a.JSON(t)["secret"])
+			if a := f.do(t, call{Method: "POST", Path: base + "totp/confirm", Token: token,
+				Body: map[string]string{"code": totpCode(t, secret, f.clock)}}); a.Status != 200 {
+				t.Fatalf("confirm: %d %s", a.Status, a.Body)
+			}
+			f.clock.Advance(30 * time.Second)
+			a = f.do(t, call{Method: "GET", Path: f.login(t, "ann", "")})
+			m := a.JSON(t)
+			if a.Status != 401 || m["code"] != loam.CodeMFARequired || str(m["mfaId"]) == "" {
+				t.Fatalf("the provider's sign-in with MFA on: %d %s, want 401 mfa_required with an mfaId", a.Status, a.Body)
+			}
+			a = f.do(t, call{Method: "POST", Path: base + "verify",
+				Body: map[string]string{"mfaId": str(m["mfaId"]), "code": totpCode(t, secret, f.clock)}})
+			if a.Status != 200 || str(a.JSON(t)["token"]) == "" {
+				t.Fatalf("mfa verify after the provider: %d %s", a.Status, a.Body)
+			}
+		})
+	}
+}

@@ -95,7 +95,7 @@ func OpenAPI(s *loam.Schema, superuser bool) *openapi.Document {
 			Responses:  map[string]*openapi.Response{},
 			Headers:    map[string]*openapi.Header{},
 			SecuritySchemes: map[string]*openapi.SecurityScheme{bearerScheme: {Type: "http", Scheme: "bearer",
-				Description: "A session token from POST /api/collections/{collection}/auth/password."}},
+				Description: "A session token from POST /api/collections/{collection}/auth/password, or an API key (lk_...)."}},
 		},
 	}
 	b := &docBuilder{doc: d, superuser: superuser, schema: s}
@@ -264,7 +264,9 @@ func (b *docBuilder) common() {
 		prop("code", describe(&openapi.Schema{Type: openapi.Types{"string"}, Enum: codeEnum}, "Stable: clients switch on it.")),
 		prop("message", describe(stringSchema(), "For people.")),
 		prop("errors", describe(mapOf(&openapi.Schema{AnyOf: []*openapi.Schema{openapi.Ref("FieldError"), openapi.Ref("RequestError")}}),
-			"Present when fields are at fault, keyed by field name (requests.N for the requests of a batch)."))),
+			"Present when fields are at fault, keyed by field name (requests.N for the requests of a batch).")),
+		prop("mfaId", describe(&openapi.Schema{Type: openapi.Types{"string"}, MinLength: intp(1)},
+			"With mfa_required only: send it with a second factor to POST /api/collections/{collection}/auth/mfa/verify."))),
 		"The answer of every request that fails (status 400 and above).")
 
 }

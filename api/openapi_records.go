@@ -192,9 +192,10 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 			"A session token: send it as Authorization: Bearer <token>.")),
 		prop("record", record))
 	b.op("/api/collections/"+c.Name+"/auth/password", "POST", &openapi.Operation{OperationID: c.Name + ".authWithPassword",
-		Summary:     "Sign in to " + c.Name + " with a password",
-		Description: "Wrong credentials answer 401 after the same work whether or not the identity exists.",
-		Tags:        tags, Security: []openapi.SecurityRequirement{{}},
+		Summary: "Sign in to " + c.Name + " with a password",
+		Description: "Wrong credentials answer 401 after the same work whether or not the identity exists. " +
+			"With a second factor on, the answer is 401 mfa_required with an mfaId for POST .../auth/mfa/verify.",
+		Tags: tags, Security: []openapi.SecurityRequirement{{}},
 		RequestBody: jsonBody(object([]string{"identity", "password"},
 			prop("identity", describe(&openapi.Schema{Type: openapi.Types{"string"}, MinLength: intp(1)},
 				"The value of one of the identity fields: "+strings.Join(c.Auth.IdentityFields, ", ")+".")),
@@ -203,6 +204,8 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 			http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusTooManyRequests)})
 	b.authFlows(c, tags)
+	b.mfa(c, tags)
+	b.apiKeys(c, tags)
 	if !c.System { // system collections (_superusers) cannot configure providers
 		b.oauth2(c, tags)
 	}

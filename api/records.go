@@ -12,9 +12,10 @@ import (
 )
 
 func (s *Server) collectionFor(w http.ResponseWriter, r *http.Request) *loam.Collection {
-	c := s.app.Schema().Collection(r.PathValue("name"))
-	if c == nil {
-		WriteError(w, r, loam.Errorf(loam.CodeNotFound, "collection %q not found", r.PathValue("name")))
+	c, err := s.app.LiveCollection(r.Context(), r.PathValue("name"))
+	if err != nil {
+		WriteError(w, r, err)
+		return nil
 	}
 	return c
 }
@@ -30,7 +31,31 @@ func (s *Server) objectFor(w http.ResponseWriter, r *http.Request) (c *loam.Coll
 		WriteError(w, r, err)
 		return nil, nil, false
 	}
+	if !knowsAll(c, body) {
+		// A field another instance just added: look at the schema again
+		// rather than refuse it until the next poll.
+		if _, err := s.app.RefreshSchema(r.Context()); err == nil {
+			if c = s.collectionFor(w, r); c == nil {
+				return nil, nil, false
+			}
+		}
+	}
 	return c, body, true
+}
+
+// bodyExtras are members of a record body that are not fields.
+var bodyExtras = map[string]bool{"id": true, "created": true, "updated": true, "collectionName": true,
+	"passwordConfirm": true, "oldPassword": true, "expand": true}
+
+// knowsAll reports whether every member of body is a field of c (or a
+// member every body may have).
+func knowsAll(c *loam.Collection, body loam.Body) bool {
+	for k := range body {
+		if !bodyExtras[k] && c.Field(k) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // writeRecord answers one record with its ETag, shaped by opts (nil: whole).

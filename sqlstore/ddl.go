@@ -28,8 +28,12 @@ func (s *Store) Collections(ctx context.Context) ([]*loam.Collection, int64, err
 			return nil, 0, fmt.Errorf("load collection %s: %w", c.Name, err)
 		}
 	}
-	if s.seen.Swap(version) != version {
-		s.schemaChanged() // possibly changed by another instance
+	owner := s
+	if s.parent != nil {
+		owner = s.parent
+	}
+	if owner.seen.Swap(version) != version {
+		owner.schemaChanged() // possibly changed by another instance
 	}
 	return out, version, nil
 }
@@ -63,7 +67,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("insert collection: %w", err)
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
@@ -203,14 +207,10 @@ func (s *Store) DeleteCollection(ctx context.Context, c *loam.Collection) error 
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 			return fmt.Errorf("delete collection row: %w", err)
 		}
-		for _, table := range []string{"_sessions", "_external_auths"} {
-			b = &builder{d: s.d}
-			b.sql(`DELETE FROM `, table, ` WHERE collection = `).arg(c.Name)
-			if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-				return fmt.Errorf("delete from %s: %w", table, err)
-			}
+		if err := s.deleteAuthRows(ctx, tx, recordAuthTables, "collection", c.Name); err != nil {
+			return err
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		} else if n == 0 {
 			return loam.Errorf(loam.CodeNotFound, "collection %q not found", old.Name)
 		}
-		return bumpSchemaVersion(ctx, tx)
+		return s.schemaChangedIn(ctx, tx)
 	})
 	s.schemaChanged() // also after a failure: DDL may have run before the rollback
 	if err != nil {
@@ -339,11 +339,11 @@ func (s *Store) renameTable(ctx context.Context, tx Querier, old, new *loam.Coll
 	if _, err := tx.Exec(ctx, "ALTER TABLE "+quote(from)+" RENAME TO "+quote(new.Name)); err != nil {
 		return fmt.Errorf("rename table: %w", err)
 	}
-	for _, table := range []string{"_sessions", "_external_auths"} {
+	for _, t := range recordAuthTables {
 		b := &builder{d: s.d}
-		b.sql(`UPDATE `, table, ` SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
+		b.sql(`UPDATE `, t, ` SET collection = `).arg(new.Name).sql(` WHERE collection = `).arg(old.Name)
 		if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
-			return fmt.Errorf("move the rows of %s: %w", table, err)
+			return fmt.Errorf("move the rows of %s: %w", t, err)
 		}
 	}
 	return s.retargetRelations(ctx, tx, old.Name, new.Name)

@@ -704,11 +704,9 @@ func (d *deletion) delete(ctx context.Context, c *loam.Collection, id string) er
 	if n == 0 {
 		return loam.Errorf(loam.CodeNotFound, "record %q not found in %s", id, c.Name)
 	}
-	if c.IsAuth() {
-		b = &builder{d: s.d}
-		b.sql("DELETE FROM _external_auths WHERE collection = ").arg(c.Name).sql(" AND record_id = ").arg(id)
-		if _, err := d.tx.Exec(ctx, b.String(), b.args...); err != nil {
-			return fmt.Errorf("delete external auths: %w", err)
+	if c.IsAuth() { // its sessions, API keys and second factor go with it
+		if err := s.deleteAuthRows(ctx, d.tx, recordAuthTables, "collection", c.Name, "record_id", id); err != nil {
+			return err
 		}
 	}
 	return s.appendEvent(ctx, d.tx, c.Name, id, loam.ActionDelete, d.now)

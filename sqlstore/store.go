@@ -19,7 +19,10 @@ type Store struct {
 	d          Dialect
 	migrations fs.FS
 	seen       atomic.Int64 // the last schema version Collections returned
-	sql        *sync.Map    // *loam.Collection -> *recordSQL; shared with InTx's stores
+	// parent is the store a transaction's store was bound from (see
+	// boundTo): a schema its Collections finds changed is the parent's.
+	parent *Store
+	sql    *sync.Map // *loam.Collection -> *recordSQL; shared with InTx's stores
 }
 
 var _ loam.Store = (*Store)(nil)
@@ -135,6 +138,35 @@ func schemaVersion(ctx context.Context, q Querier) (int64, error) {
 	}
 	return v, nil
 }
+
+// schemaChannel is the notification channel of schema changes.
+const schemaChannel = "loam_schema"
+
+// schemaChangedIn bumps the schema counter in tx and, where the dialect
+// notifies, tells the other instances when tx commits.
+func (s *Store) schemaChangedIn(ctx context.Context, tx Querier) error {
+	if err := bumpSchemaVersion(ctx, tx); err != nil {
+		return err
+	}
+	if jd, ok := s.d.(JobDialect); ok {
+		if err := jd.Notify(ctx, tx, schemaChannel, ""); err != nil {
+			return fmt.Errorf("notify schema change: %w", err)
+		}
+	}
+	return nil
+}
+
+// ListenSchema calls changed once listening and after every schema change
+// committed by any instance (see loam.SchemaListener).
+func (s *Store) ListenSchema(ctx context.Context, changed func()) error {
+	l, ok := s.db.(Listener)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return l.Listen(ctx, schemaChannel, changed, func(string) { changed() })
+}
+
+var _ loam.SchemaListener = (*Store)(nil)
 
 func bumpSchemaVersion(ctx context.Context, tx Querier) error {
 	if _, err := tx.Exec(ctx, `UPDATE _meta SET value = value + 1 WHERE key = 'schema_version'`); err != nil {

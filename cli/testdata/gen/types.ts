@@ -4,16 +4,43 @@
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** An API key of an auth record. */
+export interface APIKey {
+  id: string;
+  name: string;
+  /** The key's first and last characters, to tell keys apart. */
+  hint: string;
+  scopes: Array<APIKeyScope>;
+  /** System areas (superusers' keys only): collections, jobs (jobs and schedules), settings. */
+  system: Array<"collections" | "jobs" | "settings">;
+  /** Format: date-time. */
+  created: string;
+  /** Format: date-time. */
+  expires: string | null;
+  /** Written at most once a minute. Format: date-time. */
+  lastUsed: string | null;
+  /** The key: only in the answer that made it. Send it as Authorization: Bearer <key>. */
+  key?: string;
+}
+
+/** The record actions a key may take on one collection. */
+export interface APIKeyScope {
+  collection: string;
+  actions: Array<"list" | "view" | "create" | "update" | "delete">;
+}
+
 /** The answer of every request that fails (status 400 and above). */
 export interface ApiError {
   /** The HTTP status. */
   status: number;
   /** Stable: clients switch on it. */
-  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "mfa_required" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
   /** For people. */
   message: string;
   /** Present when fields are at fault, keyed by field name (requests.N for the requests of a batch). */
   errors?: { [key: string]: FieldError | RequestError };
+  /** With mfa_required only: send it with a second factor to POST /api/collections/{collection}/auth/mfa/verify. */
+  mfaId?: string;
 }
 
 export interface AuditAggregate {
@@ -573,7 +600,7 @@ export interface PostsUpdate {
 
 /** The error of one request of a batch, under the key requests.N. */
 export interface RequestError {
-  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "mfa_required" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
   message: string;
   errors?: { [key: string]: FieldError };
 }
