@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,12 +63,22 @@ type Config struct {
 	MailTransport func(MailSettings) (MailTransport, error)
 	// AppURL is where the links in mails lead:
 	// <AppURL>/auth/<collection>/<action>#token=<token>. It is the
-	// default of Settings.AppURL, when that is empty.
+	// default of Settings.AppURL, when that is empty; its origin is also
+	// where an OAuth2 sign-in may send the browser at its end.
 	AppURL string
 	// Settings are the defaults of the shared settings; the values set
 	// through UpdateSettings, kept in the database, override them. New
 	// refuses defaults that are not valid.
 	Settings Settings
+	// OAuth2Redirects are further URLs an OAuth2 sign-in may send the
+	// browser to at its end: an origin (https://app.example.com) admits
+	// every URL on it, a URL with a path only itself.
+	OAuth2Redirects []string
+	// OAuth2HTTPClient makes the requests to OAuth2 providers (discovery,
+	// signing keys, code exchange, userinfo); nil is a client with a 15 s
+	// timeout. The providers' URLs come from superusers, so this client is
+	// not held to an outbound allow-list.
+	OAuth2HTTPClient *http.Client
 }
 
 // App is a running Loam: the live schema, the hooks and the services.
@@ -97,6 +108,10 @@ type App struct {
 	fixedMailer  Mailer
 	newTransport func(MailSettings) (MailTransport, error)
 	built        atomic.Pointer[builtTransport]
+
+	redirects    []string
+	oauth2Client *http.Client
+	discovery    discoveryCache
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -154,6 +169,11 @@ func New(cfg Config) (*App, error) {
 	a.mail = newMailQueue(mailer, cfg.Logger)
 	a.schema.Store(NewSchema(-1, nil))
 	a.sender = cfg.MessageSender
+	a.redirects = append([]string(nil), cfg.OAuth2Redirects...)
+	a.oauth2Client = cfg.OAuth2HTTPClient
+	if a.oauth2Client == nil {
+		a.oauth2Client = defaultOAuth2Client()
+	}
 	return a, nil
 }
 

@@ -101,6 +101,9 @@ type AuthOptions struct {
 	TokenTTL int `json:"tokenTTL"`
 	// Methods are the sign-in methods that are on; nil is password only.
 	Methods *AuthMethods `json:"methods"`
+	// OAuth2Providers configure the OAuth2 / OpenID Connect providers;
+	// those named in Methods.OAuth2 are on.
+	OAuth2Providers []OAuth2Provider `json:"oauth2Providers,omitempty"`
 	// Rule, when not empty, is a filter on the collection's records that a
 	// record must meet to sign in and for its sessions to be accepted: it
 	// is checked on every request, so a record it stops admitting (say,
@@ -113,7 +116,8 @@ type AuthOptions struct {
 type AuthMethods struct {
 	Password bool `json:"password"`
 	OTP      bool `json:"otp"`
-	// OAuth2 names the OAuth2 providers that are on (none yet).
+	// OAuth2 names the OAuth2 providers that are on, each configured in
+	// AuthOptions.OAuth2Providers.
 	OAuth2 []string `json:"oauth2"`
 	MFA    bool     `json:"mfa"`
 }
@@ -215,6 +219,10 @@ func (c *Collection) Clone() *Collection {
 			m := *a.Methods
 			m.OAuth2 = append([]string{}, m.OAuth2...)
 			a.Methods = &m
+		}
+		a.OAuth2Providers = append([]OAuth2Provider(nil), a.OAuth2Providers...)
+		for i := range a.OAuth2Providers {
+			a.OAuth2Providers[i].Scopes = append([]string(nil), a.OAuth2Providers[i].Scopes...)
 		}
 		n.Auth = &a
 	}
@@ -375,9 +383,7 @@ func (c *Collection) Validate() error {
 		if c.Auth.Methods.OAuth2 == nil {
 			c.Auth.Methods.OAuth2 = []string{}
 		}
-		if len(c.Auth.Methods.OAuth2) > 0 {
-			fe.Add("auth.methods.oauth2", FieldInvalid, "OAuth2 sign-in is not supported yet: leave oauth2 empty")
-		}
+		c.Auth.checkOAuth2(&fe)
 	} else {
 		c.Auth = nil
 		if c.Rules.Manage != nil {

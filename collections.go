@@ -148,7 +148,7 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 				fe.Add("auth", FieldInvalid, "only auth collections have auth options")
 				continue
 			}
-			err = strictDecode(raw, n.Auth)
+			err = patchAuth(n.Auth, raw)
 		case "id", "created", "updated", "system":
 			continue
 		default:
@@ -164,6 +164,7 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 	}
 	if n.IsAuth() {
 		n.Fields = keepSystemFields(old, n.Fields)
+		keepSecrets(old.Auth, n.Auth)
 	}
 	if err := n.Validate(); err != nil {
 		return nil, err
@@ -207,6 +208,24 @@ func (a *App) UpdateCollection(ctx context.Context, who *Principal, name string,
 		return nil, err
 	}
 	return a.Schema().Collection(n.Name), nil
+}
+
+// patchAuth decodes the auth options of a PATCH over a: members present
+// replace the current ones, oauth2Providers as a whole list (decoded
+// afresh, so no member of an old provider leaks into a new one).
+func patchAuth(a *AuthOptions, raw json.RawMessage) error {
+	providers := a.OAuth2Providers
+	a.OAuth2Providers = nil
+	if err := strictDecode(raw, a); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(raw, &keys) == nil {
+		if _, ok := keys["oauth2Providers"]; !ok {
+			a.OAuth2Providers = providers
+		}
+	}
+	return nil
 }
 
 // keepSystemFields puts the auth system fields of old first, unchanged, and

@@ -234,9 +234,26 @@ type AuthStore interface {
 	// ResetThrottle deletes the counter key.
 	ResetThrottle(ctx context.Context, key []byte) error
 
-	// PurgeAuth deletes the sessions and tokens that expired before now and
-	// the counters whose window started before windowStart.
+	// PurgeAuth deletes the sessions, tokens and OAuth2 states that expired
+	// before now and the counters whose window started before windowStart.
 	PurgeAuth(ctx context.Context, now, windowStart time.Time) (int64, error)
+
+	// CreateOAuth2State stores the state of a sign-in under way.
+	CreateOAuth2State(ctx context.Context, st *OAuth2State) error
+	// TakeOAuth2State deletes the state with that hash and returns it,
+	// expired or not, or ErrNotFound: of two callers with one state, only
+	// one gets it.
+	TakeOAuth2State(ctx context.Context, hash []byte) (*OAuth2State, error)
+	// CreateExternalAuth links a record to a provider's account; a link of
+	// the same collection, provider and subject is ErrConflict.
+	CreateExternalAuth(ctx context.Context, x *ExternalAuth) error
+	// ExternalAuth returns the link of one provider account, or ErrNotFound.
+	ExternalAuth(ctx context.Context, collection, provider, subject string) (*ExternalAuth, error)
+	// ExternalAuths returns the links of one record, oldest first.
+	ExternalAuths(ctx context.Context, collection, recordID string) ([]*ExternalAuth, error)
+	// DeleteExternalAuth deletes the link id of one record; ErrNotFound
+	// when the record has no such link.
+	DeleteExternalAuth(ctx context.Context, collection, recordID, id string) error
 
 	MFAStore
 	APIKeyStore
@@ -320,6 +337,34 @@ type APIKey struct {
 	LastUsed time.Time
 }
 
+// OAuth2State is an OAuth2 sign-in under way, from its start to the
+// provider's callback. Only the hash of the state sent to the provider is
+// kept.
+type OAuth2State struct {
+	Hash       []byte
+	Collection string
+	Provider   string
+	Nonce      string
+	// Verifier is the PKCE code verifier.
+	Verifier string
+	// Redirect is where the browser lands after the callback ("" when the
+	// callback answers with JSON).
+	Redirect string
+	Created  time.Time
+	Expires  time.Time
+}
+
+// ExternalAuth links a record of an auth collection to an account at an
+// OAuth2 provider, named by the provider's subject.
+type ExternalAuth struct {
+	ID         string
+	Collection string
+	RecordID   string
+	Provider   string
+	Subject    string
+	Created    time.Time
+}
+
 // Session is a signed-in user's session. Only the hash of its token is kept.
 type Session struct {
 	ID         string
@@ -337,6 +382,7 @@ const (
 	SessionPassword    = "password"
 	SessionOTP         = "otp"
 	SessionImpersonate = "impersonate"
+	SessionOAuth2      = "oauth2"
 	SessionMFA         = "mfa"
 )
 

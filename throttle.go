@@ -29,6 +29,9 @@ type Throttle struct {
 	// MailsPerIP is how many mails one client address may ask for in a
 	// window (default 30).
 	MailsPerIP int
+	// OAuth2StartsPerIP is how many OAuth2 sign-ins one client address may
+	// start in a window (default 60): each start stores a state.
+	OAuth2StartsPerIP int
 }
 
 func (t Throttle) withDefaults() Throttle {
@@ -44,6 +47,7 @@ func (t Throttle) withDefaults() Throttle {
 	def(&t.FailuresPerIP, 50)
 	def(&t.MailsPerAddress, 5)
 	def(&t.MailsPerIP, 30)
+	def(&t.OAuth2StartsPerIP, 60)
 	return t
 }
 
@@ -146,6 +150,16 @@ func (a *App) succeeded(ctx context.Context, s *signIn) {
 			a.log.Warn("throttle forgive failed", "err", err)
 		}
 	}
+}
+
+// countOAuth2Start counts a started OAuth2 sign-in from the request's
+// client address (nothing when it is unknown, as for Go callers).
+func (a *App) countOAuth2Start(ctx context.Context) error {
+	addr := clientIP(ctx)
+	if addr == "" {
+		return nil
+	}
+	return a.hit(ctx, "started sign-ins", counter{key: throttleKey("oauth2-ip", addr), limit: a.throttle.OAuth2StartsPerIP})
 }
 
 // countMail counts a request for a mail to address in c, from the request's

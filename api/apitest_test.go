@@ -169,6 +169,8 @@ type call struct {
 	Token   string
 	Body    any
 	Headers map[string]string
+	// NoFollow answers a redirect itself instead of following it.
+	NoFollow bool
 }
 
 // answer is an HTTP response, read whole.
@@ -239,13 +241,23 @@ func (e *env) send(c call) (*answer, error) {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	for k, v := range c.Headers {
+		if k == "Host" {
+			req.Host = v // as a load balancer in front of several instances would send it
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := e.client.Do(req)
+	client := e.client
+	if c.NoFollow {
+		nf := *client
+		nf.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		client = &nf
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", c.Method, c.Path, err)
 	}

@@ -206,7 +206,20 @@ func (s *Server) authMethods(w http.ResponseWriter, r *http.Request) {
 	b = strconv.AppendInt(b, int64(loam.OTPTTL/time.Second), 10)
 	b = append(b, `},"oauth2":{"enabled":`...)
 	b = strconv.AppendBool(b, len(m.OAuth2) > 0)
-	b = append(b, `,"providers":[]},"mfa":{"enabled":`...)
+	b = append(b, `,"providers":[`...)
+	for i, p := range c.Auth.OAuth2Methods() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, p.Name)
+		b = append(b, `,"displayName":`...)
+		b = appendString(b, p.Title)
+		b = append(b, `,"startUrl":`...)
+		b = appendString(b, oauth2Path(c.Name, p.Name, "start"))
+		b = append(b, '}')
+	}
+	b = append(b, `]},"mfa":{"enabled":`...)
 	b = strconv.AppendBool(b, m.MFA)
 	b = append(b, "}}"...)
 	writeBody(w, http.StatusOK, b)

@@ -6,8 +6,8 @@ import (
 )
 
 // TestAuthOptions: an auth collection's options as saved and answered:
-// sign-in methods (replaced whole; password only by default; OAuth2 and
-// MFA refused until they exist), identity fields, the manage rule (auth
+// sign-in methods (replaced whole; password only by default; OAuth2 providers
+// must be configured; MFA refused until it exists), identity fields, the manage rule (auth
 // collections only) and the auth rule, both checked like the other rules.
 func TestAuthOptions(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
@@ -41,9 +41,9 @@ func TestAuthOptions(t *testing.T) {
 			{Name: "an unknown method", Method: "PATCH", Path: path, Token: e.super,
 				Body: `{"auth":{"methods":{"password":true,"sms":true}}}`, Status: 400, Code: "invalid_schema",
 				Fields: errs{"auth": "invalid_type"}, Unchanged: true},
-			{Name: "oauth2 providers are refused for now", Method: "PATCH", Path: path, Token: e.super,
+			{Name: "an oauth2 provider that is not configured", Method: "PATCH", Path: path, Token: e.super,
 				Body: `{"auth":{"methods":{"password":true,"oauth2":["google"]}}}`, Status: 400, Code: "invalid_schema",
-				Fields: errs{"auth.methods.oauth2": "invalid"}, Unchanged: true},
+				Fields: errs{"auth.methods.oauth2.0": "not_found"}, Unchanged: true},
 			{Name: "mfa can be turned on", Method: "PATCH", Path: path, Token: e.super,
 				Body: `{"auth":{"methods":{"password":true,"mfa":true}}}`, Status: 200,
 				Check: methods(`{"password":true,"otp":false,"oauth2":[],"mfa":true}`)},

@@ -494,7 +494,9 @@ func (b *docBuilder) collectionSchemas() {
 			"How long a session token lives, in seconds.")),
 		prop("methods", describe(object(nil,
 			prop("password", boolSchema()), prop("otp", boolSchema()),
-			prop("oauth2", arrayOf(stringSchema())), prop("mfa", boolSchema())), "The sign-in methods that are on.")),
+			prop("oauth2", describe(arrayOf(stringSchema()), "The providers of oauth2Providers that are on.")),
+			prop("mfa", boolSchema())), "The sign-in methods that are on.")),
+		prop("oauth2Providers", arrayOf(oauth2ProviderSchema())),
 		prop("rule", describe(stringSchema(),
 			"An expression every signed-in record must meet, at sign-in and on every request; \"\" for none.")))
 	kind := &openapi.Schema{Type: openapi.Types{"string"}, Enum: []any{loam.CollectionBase, loam.CollectionAuth}}

@@ -206,6 +206,9 @@ func (b *docBuilder) auth(c *loam.Collection, tags []string) {
 	b.authFlows(c, tags)
 	b.mfa(c, tags)
 	b.apiKeys(c, tags)
+	if !c.System { // system collections (_superusers) cannot configure providers
+		b.oauth2(c, tags)
+	}
 }
 
 // authFlows adds the session and mail routes of an auth collection.
@@ -273,7 +276,7 @@ func (b *docBuilder) authFlows(c *loam.Collection, tags []string) {
 		Responses: b.responses(map[string]*openapi.Response{"200": okJSON("The methods.", object(nil,
 			prop("password", enabled(prop("identityFields", arrayOf(stringSchema())))),
 			prop("otp", enabled(prop("duration", &openapi.Schema{Type: openapi.Types{"integer"}}))),
-			prop("oauth2", enabled(prop("providers", arrayOf(&openapi.Schema{})))),
+			prop("oauth2", enabled(prop("providers", arrayOf(oauth2MethodSchema())))),
 			prop("mfa", enabled())))}, common...)})
 }
 

@@ -39,6 +39,11 @@ func (s *Server) routes() {
 		{"/api/collections/{name}/auth/email-change/request", map[string]http.HandlerFunc{"POST": s.emailChangeRequest}},
 		{"/api/collections/{name}/auth/email-change/confirm", map[string]http.HandlerFunc{"POST": s.emailChangeConfirm}},
 		{"/api/collections/{name}/auth/password", map[string]http.HandlerFunc{"POST": s.authWithPassword}},
+		{"/api/collections/{name}/auth/oauth2/{provider}/start", map[string]http.HandlerFunc{"GET": s.oauth2Start, "POST": s.oauth2Start}},
+		{"/api/collections/{name}/auth/oauth2/{provider}/callback", map[string]http.HandlerFunc{
+			"GET": s.oauth2Callback, "POST": s.oauth2Callback}},
+		{"/api/collections/{name}/records/{id}/external-auths", map[string]http.HandlerFunc{"GET": s.externalAuths}},
+		{"/api/collections/{name}/records/{id}/external-auths/{link}", map[string]http.HandlerFunc{"DELETE": s.unlinkExternalAuth}},
 		{"/api/collections/{name}/auth/mfa", map[string]http.HandlerFunc{"GET": s.mfaStatus}},
 		{"/api/collections/{name}/auth/mfa/totp/enroll", map[string]http.HandlerFunc{"POST": s.mfaEnroll}},
 		{"/api/collections/{name}/auth/mfa/totp/confirm", map[string]http.HandlerFunc{"POST": s.mfaConfirm}},

@@ -45,6 +45,11 @@ type Config struct {
 	// RealtimeHeartbeat is how often an idle realtime stream gets a
 	// comment, and its session is checked again (default 25s).
 	RealtimeHeartbeat time.Duration
+	// PublicURL is the URL clients reach this server at, such as
+	// https://api.example.com; OAuth2 providers send browsers back to
+	// <PublicURL>/api/collections/<c>/auth/oauth2/<provider>/callback.
+	// Empty: each request's own scheme and Host.
+	PublicURL string
 }
 
 // Server serves the API of one App. Add routes with Handle before Start.

@@ -44,7 +44,9 @@ Serve flags:
   (--app-url, the mail flags and --outbound-hosts are the defaults of the shared settings, which
   superusers override at run time with PATCH /api/settings)
   --http ADDR      listen address (default 127.0.0.1:8090)
-  --app-url URL    where links in mails lead (default http://ADDR)
+  --app-url URL    where links in mails lead (default http://ADDR); OAuth2 sign-ins may end on its origin
+  --public-url URL where clients reach this server; OAuth2 callbacks are built on it (default: each request's host)
+  --oauth2-redirects LIST  more URLs (or origins) OAuth2 sign-ins may end on, comma-separated
   --smtp-host H    SMTP server for the mails of the auth flows (none: no mail is sent)
   --smtp-port N    its port (default 587; 465 speaks TLS from the start)
   --smtp-username U, --smtp-password P
@@ -100,13 +102,16 @@ type options struct {
 	logFormat string
 	logLevel  string
 
-	appURL       string
-	smtpHost     string
-	smtpPort     string
-	smtpUsername string
-	smtpPassword string
-	mailFrom     string
-	outbound     []string // serve's --outbound-hosts
+	appURL string
+	// publicURL and oauth2Redirects are --public-url and --oauth2-redirects.
+	publicURL       string
+	oauth2Redirects string
+	smtpHost        string
+	smtpPort        string
+	smtpUsername    string
+	smtpPassword    string
+	mailFrom        string
+	outbound        []string // serve's --outbound-hosts
 }
 
 // newCommand returns a command's flag set, with the shared flags declared
@@ -139,6 +144,9 @@ func (o *options) flags(fs *flag.FlagSet, withHTTP bool) {
 	if withHTTP {
 		fs.StringVar(&o.http, "http", env("LOAM_HTTP", "127.0.0.1:8090"), "listen address")
 		fs.StringVar(&o.appURL, "app-url", env("LOAM_APP_URL", ""), "where links in mails lead (default http://ADDR)")
+		fs.StringVar(&o.publicURL, "public-url", env("LOAM_PUBLIC_URL", ""), "where clients reach this server (OAuth2 callbacks)")
+		fs.StringVar(&o.oauth2Redirects, "oauth2-redirects", env("LOAM_OAUTH2_REDIRECTS", ""),
+			"more URLs or origins OAuth2 sign-ins may end on, comma-separated")
 		fs.StringVar(&o.smtpHost, "smtp-host", env("LOAM_SMTP_HOST", ""), "SMTP server for mails (none: no mail is sent)")
 		fs.StringVar(&o.smtpPort, "smtp-port", env("LOAM_SMTP_PORT", "587"), "SMTP port")
 		fs.StringVar(&o.smtpUsername, "smtp-username", env("LOAM_SMTP_USERNAME", ""), "SMTP username")
@@ -260,9 +268,17 @@ func (o *options) openApp(ctx context.Context, log *slog.Logger) (*loam.App, err
 		store.Close()
 		return nil, err
 	}
+	redirects := splitList(o.oauth2Redirects)
+	for _, r := range redirects {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			store.Close()
+			return nil, usageError{fmt.Sprintf("--oauth2-redirects: %q is not an http(s) URL", r)}
+		}
+	}
 	// The mails of the auth flows and of the "mail" job kind go through
 	// the SMTP server of the current settings.
-	cfg := loam.Config{Store: store, Logger: log, Settings: settings, MailTransport: mail.FromSettings}
+	cfg := loam.Config{Store: store, Logger: log, Settings: settings, MailTransport: mail.FromSettings,
+		OAuth2Redirects: redirects}
 	app, err := loam.New(cfg)
 	if err != nil {
 		store.Close()

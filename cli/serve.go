@@ -59,7 +59,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var srv *api.Server
 	if roles.api {
-		srv = api.New(app, api.Config{Addr: o.http, Logger: log, Jobs: q})
+		srv = api.New(app, api.Config{Addr: o.http, Logger: log, Jobs: q, PublicURL: o.publicURL})
 		if err := srv.Start(ctx); err != nil {
 			return err
 		}

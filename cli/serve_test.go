@@ -178,7 +178,8 @@ func TestCLIServeRoles(t *testing.T) {
 	if strings.Contains(s.stderr.String(), "jobs worker started") || strings.Contains(s.stderr.String(), "jobs scheduler started") {
 		t.Errorf("--roles api started jobs:\n%s", s.stderr)
 	}
-	for _, bad := range [][]string{{"--roles", "web"}, {"--roles", ","}, {"--outbound-hosts", "https://hooks.example.com/"}} {
+	for _, bad := range [][]string{{"--roles", "web"}, {"--roles", ","}, {"--outbound-hosts", "https://hooks.example.com/"},
+		{"--oauth2-redirects", "app.example/done"}} {
 		if r := run(t, b.cmd(append([]string{"serve"}, bad...)...)...); r.code != 2 || !strings.Contains(r.stderr, bad[0]) {
 			t.Errorf("serve %v: want exit 2 naming %s, got %s", bad, bad[0], r)
 		}

@@ -229,14 +229,15 @@ func (s *Store) ResetThrottle(ctx context.Context, key []byte) error {
 	return nil
 }
 
-// PurgeAuth deletes expired sessions and tokens and stale counters.
+// PurgeAuth deletes expired sessions, tokens and OAuth2 states, and stale counters.
 func (s *Store) PurgeAuth(ctx context.Context, now, windowStart time.Time) (int64, error) {
 	var total int64
 	err := s.db.Write(ctx, WriteOptions{}, func(tx Querier) error {
 		for _, q := range []struct {
 			table, col string
 			before     time.Time
-		}{{"_sessions", "expires", now}, {"_auth_tokens", "expires", now}, {"_auth_throttle", "window_start", windowStart}} {
+		}{{"_sessions", "expires", now}, {"_auth_tokens", "expires", now}, {"_oauth2_states", "expires", now},
+			{"_auth_throttle", "window_start", windowStart}} {
 			b := &builder{d: s.d}
 			b.sql("DELETE FROM ", q.table, " WHERE ", q.col, " <= ").arg(s.d.EncodeTime(q.before))
 			n, err := tx.Exec(ctx, b.String(), b.args...)

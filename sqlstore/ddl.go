@@ -56,7 +56,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *loam.Collection) error 
 		if err := s.createIndexes(ctx, tx, c); err != nil {
 			return err
 		}
-		def, err := json.Marshal(c)
+		def, err := c.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}
@@ -282,7 +282,7 @@ func (s *Store) UpdateCollection(ctx context.Context, old, new *loam.Collection)
 		if err := s.createIndexes(ctx, tx, new); err != nil {
 			return err
 		}
-		def, err := json.Marshal(new)
+		def, err := new.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}
@@ -367,7 +367,7 @@ func (s *Store) retargetRelations(ctx context.Context, tx Querier, from, to stri
 		if !changed {
 			continue
 		}
-		def, err := json.Marshal(c)
+		def, err := c.MarshalStored()
 		if err != nil {
 			return fmt.Errorf("encode collection: %w", err)
 		}

@@ -166,7 +166,7 @@ func (s *Store) DeleteMFA(ctx context.Context, collection, recordID string) erro
 // recordAuthTables are the tables that hold rows of auth records: deleting
 // the record, or its collection, deletes them; renaming the collection
 // moves them.
-var recordAuthTables = []string{"_sessions", "_api_keys", "_mfa", "_mfa_recovery"}
+var recordAuthTables = []string{"_sessions", "_api_keys", "_mfa", "_mfa_recovery", "_external_auths"}
 
 // deleteAuthRows deletes the rows of tables whose col equals val (and,
 // when given, col2 equals val2). The table and column names are constants

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) loam.Store) {
 	t.Run("Atomicity", func(t *testing.T) { testAtomicity(t, o) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, o) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, o) })
+	t.Run("OAuth2", func(t *testing.T) { testOAuth2(t, o) })
 	t.Run("MFA", func(t *testing.T) { testMFA(t, o) })
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, o) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, o) })

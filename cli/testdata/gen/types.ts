@@ -72,9 +72,26 @@ export interface AuthOptions {
   methods?: {
     password?: boolean;
     otp?: boolean;
+    /** The providers of oauth2Providers that are on. */
     oauth2?: Array<string>;
     mfa?: boolean;
   };
+  oauth2Providers?: Array<{
+    /** google, microsoft, gitlab or apple (presets), or any name for a generic OpenID Connect provider. */
+    name: string;
+    displayName?: string;
+    clientId: string;
+    /** Never answered; left out on a change, the stored one of the same provider name stays. */
+    clientSecret?: string;
+    /** The issuer URL (presets have one); https, or http on a loopback address. Format: uri. */
+    issuer?: string;
+    /** The discovery document, when not at <issuer>/.well-known/openid-configuration. Format: uri. */
+    discoveryUrl?: string;
+    /** microsoft only: common (default), organizations, consumers or a tenant id. */
+    tenant?: string;
+    /** Default openid, email, profile; openid is always asked for. */
+    scopes?: Array<string>;
+  }>;
   /** An expression every signed-in record must meet, at sign-in and on every request; "" for none. */
   rule?: string;
 }
