@@ -120,6 +120,22 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("a realtime subscriber on instance 3 receives a write made through instance 1", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		direct := subscribe(t, ctx, c.api[2].addr, "subscribe=notes")
+		balanced := subscribe(t, ctx, lb, "subscribe=notes")
+		for _, s := range []<-chan sseEvent{direct, balanced} {
+			if ev := next(t, s, "ready"); ev.name != "ready" {
+				t.Fatalf("first event %q, want ready", ev.name)
+			}
+		}
+		id := c.must(t, 201, c.api[0].addr, "POST", "/api/collections/notes/records", "",
+			map[string]any{"title": "live through api1"}).str(t, "id")
+		recordEvent(t, direct, id)
+		recordEvent(t, balanced, id)
+	})
+
 	t.Run("killing an api instance under load loses no acknowledged write", func(t *testing.T) {
 		c.must(t, 201, lb, "POST", "/api/collections", c.super, map[string]any{
 			"name": "plain", "fields": []map[string]any{{"name": "n", "type": "number"}},

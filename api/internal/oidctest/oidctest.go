@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -63,6 +64,10 @@ type Provider struct {
 }
 
 // Start runs a provider with users and clients until the test ends.
+// quiet is the provider's logger: the example server logs every request
+// through the default logger, which it replaces with this one.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func Start(t testing.TB, users []User, clients []Client) *Provider {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,7 +86,7 @@ func Start(t testing.TB, users []User, clients []Client) *Provider {
 	}
 	st := &twisted{Storage: storage.NewStorageWithClients(us, cs)}
 	p := &Provider{Issuer: issuer, store: st,
-		srv: &http.Server{Handler: exampleop.SetupServer(issuer, st, nil, false), ReadHeaderTimeout: 10 * time.Second}}
+		srv: &http.Server{Handler: exampleop.SetupServer(issuer, st, quiet, false), ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = p.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

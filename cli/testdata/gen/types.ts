@@ -4,16 +4,43 @@
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** An API key of an auth record. */
+export interface APIKey {
+  id: string;
+  name: string;
+  /** The key's first and last characters, to tell keys apart. */
+  hint: string;
+  scopes: Array<APIKeyScope>;
+  /** System areas (superusers' keys only): collections, jobs (jobs and schedules), settings. */
+  system: Array<"collections" | "jobs" | "settings">;
+  /** Format: date-time. */
+  created: string;
+  /** Format: date-time. */
+  expires: string | null;
+  /** Written at most once a minute. Format: date-time. */
+  lastUsed: string | null;
+  /** The key: only in the answer that made it. Send it as Authorization: Bearer <key>. */
+  key?: string;
+}
+
+/** The record actions a key may take on one collection. */
+export interface APIKeyScope {
+  collection: string;
+  actions: Array<"list" | "view" | "create" | "update" | "delete">;
+}
+
 /** The answer of every request that fails (status 400 and above). */
 export interface ApiError {
   /** The HTTP status. */
   status: number;
   /** Stable: clients switch on it. */
-  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "mfa_required" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
   /** For people. */
   message: string;
   /** Present when fields are at fault, keyed by field name (requests.N for the requests of a batch). */
   errors?: { [key: string]: FieldError | RequestError };
+  /** With mfa_required only: send it with a second factor to POST /api/collections/{collection}/auth/mfa/verify. */
+  mfaId?: string;
 }
 
 export interface AuditAggregate {
@@ -571,6 +598,17 @@ export interface PostsUpdate {
   secret?: string | null;
 }
 
+/** At most max requests per window on the routes route matches; more answer 429 rate_limited with Retry-After. */
+export interface RateLimit {
+  /** "METHOD /path" or "/path" (any method); a segment * matches any one segment: "POST /api/collections/*\/records". */
+  route: string;
+  max: number;
+  /** A duration of whole seconds from 1s to 24h: "30s", "1m", "1h". */
+  window: string;
+  /** ip (the default): per client address; auth: per signed-in record (anonymous callers per address). */
+  by?: "ip" | "auth";
+}
+
 export interface RealtimeTicket {
   ticket: string;
   /** Seconds the ticket stays valid. */
@@ -579,7 +617,7 @@ export interface RealtimeTicket {
 
 /** The error of one request of a batch, under the key requests.N. */
 export interface RequestError {
-  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
+  code: "body_too_large" | "conflict" | "forbidden" | "internal" | "invalid_filter" | "invalid_json" | "invalid_query" | "invalid_schema" | "invalid_sort" | "method_not_allowed" | "mfa_required" | "not_found" | "precondition_failed" | "rate_limited" | "unauthenticated" | "unavailable" | "unknown_field" | "unsupported_media_type" | "validation_failed";
   message: string;
   errors?: { [key: string]: FieldError };
 }
@@ -664,6 +702,65 @@ export interface SchedulePage {
   totalPages: number;
   /** On every full page: pass it as cursor for the next page. */
   nextCursor?: string;
+}
+
+/** The settings in effect: the flags of loam serve as defaults, overridden by the values set here. */
+export interface Settings {
+  /** Where the links in mails lead. */
+  appURL: string;
+  smtp: {
+    /** The SMTP server; empty: no mail is sent. */
+    host: string;
+    port: number;
+    username: string;
+    /** Whether a password is set; the password itself is never answered. */
+    passwordSet: boolean;
+    /** auto: TLS from the start on port 465, else STARTTLS when offered; starttls: STARTTLS required; tls: TLS from the start on any port; none: never. */
+    tls: "auto" | "starttls" | "tls" | "none";
+  };
+  sender: {
+    name: string;
+    address: string;
+  };
+  /** Per-route limits, counted in the database across instances. */
+  rateLimits: Array<RateLimit>;
+  /** Origins browsers may call the API from: https://app.example.com or *. */
+  corsOrigins: Array<string>;
+  /** Proxies (IPs or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies: Array<string>;
+  /** Hosts http jobs may reach: host, host:port, *.domain or *. */
+  outboundHosts: Array<string>;
+}
+
+/** A JSON merge patch of the settings: members present replace the current values (objects merge member by member, lists are replaced whole), null returns a member to its default (the flags of loam serve). */
+export interface SettingsChange {
+  appURL?: string | null;
+  smtp?: {
+    host?: string | null;
+    port?: number | null;
+    username?: string | null;
+    /** Write-only. */
+    password?: string | null;
+    /** auto: TLS from the start on port 465, else STARTTLS when offered; starttls: STARTTLS required; tls: TLS from the start on any port; none: never. */
+    tls?: "auto" | "starttls" | "tls" | "none" | null;
+  } | null;
+  sender?: {
+    name?: string | null;
+    address?: string | null;
+  } | null;
+  /** Per-route limits, counted in the database across instances. */
+  rateLimits?: Array<RateLimit> | null;
+  /** Origins browsers may call the API from: https://app.example.com or *. */
+  corsOrigins?: Array<string> | null;
+  /** Proxies (IPs or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies?: Array<string> | null;
+  /** Hosts http jobs may reach: host, host:port, *.domain or *. */
+  outboundHosts?: Array<string> | null;
+}
+
+export interface TestEmail {
+  /** The address the test mail goes to. */
+  to: string;
 }
 
 export interface UsersAggregate {
