@@ -563,18 +563,27 @@ func TestExpandBackRelationCap(t *testing.T) {
 
 // countingDB counts the statements a store runs outside write transactions
 // (every read).
+// countingDB counts the statements run through it, except those on the
+// event log: the server's realtime hub reads that on its own schedule,
+// whatever the request being measured.
 type countingDB struct {
 	sqlstore.DB
 	n atomic.Int64
 }
 
+func (d *countingDB) count(query string) {
+	if !strings.Contains(query, "_events") {
+		d.n.Add(1)
+	}
+}
+
 func (d *countingDB) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	d.n.Add(1)
+	d.count(query)
 	return d.DB.Query(ctx, query, args...)
 }
 
 func (d *countingDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	d.n.Add(1)
+	d.count(query)
 	return d.DB.Exec(ctx, query, args...)
 }
 
