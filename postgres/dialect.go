@@ -263,11 +263,12 @@ func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, ar
 	return plan, rows.Err()
 }
 
-// EventInsert makes the insert of an event also notify channel with its
-// seq, in the same statement; PostgreSQL delivers it on commit (and never
-// for a transaction that rolls back).
-func (Dialect) EventInsert(insert, channel string) string {
-	return "WITH e AS (" + insert + " RETURNING seq) SELECT pg_notify(" + pgQuote(channel) + ", seq::text) FROM e"
+// EventAnnounce notifies channel with the newest seq, in a statement of
+// its own after the writes commit. A NOTIFY inside each writing
+// transaction would serialise every commit on PostgreSQL's notification
+// lock, flush included.
+func (Dialect) EventAnnounce(channel string) string {
+	return "SELECT pg_notify(" + pgQuote(channel) + ", coalesce(max(seq), 0)::text) FROM _events"
 }
 
 // pgQuote is a string literal of s (a constant of ours, never user input).

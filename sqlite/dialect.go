@@ -175,9 +175,9 @@ func (Dialect) Explain(ctx context.Context, q sqlstore.Querier, query string, ar
 	return b.String(), rows.Err()
 }
 
-// EventInsert returns the insert as it is: the one process that writes
-// SQLite wakes its readers itself.
-func (Dialect) EventInsert(insert, _ string) string { return insert }
+// EventAnnounce is empty: the one process that writes SQLite wakes its
+// readers itself.
+func (Dialect) EventAnnounce(string) string { return "" }
 
 // Snapshot reads as zeros: SQLite has one writer, so events become visible
 // in seq order and a reader never has to wait for a gap.

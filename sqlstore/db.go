@@ -122,10 +122,10 @@ type Dialect interface {
 	// constraint when the driver reports it (PostgreSQL does, SQLite does
 	// not: the store checks uniques and relations before writing there).
 	ConstraintError(err error) (kind ConstraintKind, constraint string)
-	// EventInsert wraps the INSERT of an event row (it has no RETURNING) so
-	// that other instances learn of it on commit: PostgreSQL notifies
-	// channel with the seq, in the same statement.
-	EventInsert(insert, channel string) string
+	// EventAnnounce is the statement that tells other instances, on
+	// channel, that events were committed, with the newest seq as payload
+	// (PostgreSQL: a NOTIFY); "" where only this process writes (SQLite).
+	EventAnnounce(channel string) string
 	// Snapshot is two bigint columns read with the events: the xmin and
 	// xmax of the reading statement's snapshot (see loam.EventPage), or
 	// 0, 0 where events become visible in seq order.

@@ -19,21 +19,60 @@ func (s *Store) appendEvent(ctx context.Context, tx Querier, c *loam.Collection,
 	b := &builder{d: s.d}
 	b.sql("INSERT INTO _events (collection, record_id, action, created, data) VALUES (").
 		arg(c.Name).sql(", ").arg(r.ID).sql(", ").arg(action).sql(", ").arg(s.d.EncodeTime(at)).sql(", ").arg(string(data)).sql(")")
-	if _, err := tx.Exec(ctx, s.d.EventInsert(b.String(), eventsChannel), b.args...); err != nil {
+	if _, err := tx.Exec(ctx, b.String(), b.args...); err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
 	return nil
 }
 
-// wakeReaders tells the reader of EventSignal that events were committed,
-// without waiting: wake-ups coalesce in the channel's one slot.
+// wakeReaders tells the reader of EventSignal that this process committed
+// events, and has them announced to the other instances, without waiting:
+// wake-ups coalesce in the channels' one slot.
 func (s *Store) wakeReaders() {
+	s.wakeLocal()
+	if s.announce != nil {
+		select {
+		case s.announce <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeLocal tells the reader of EventSignal that events were committed
+// (by another instance, when a notification says so): never announced
+// again, or instances would echo each other's announcements.
+func (s *Store) wakeLocal() {
 	if s.wake == nil {
 		return
 	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+}
+
+// announceLoop tells the other instances that events were committed, one
+// announcement at a time however many commits happened meanwhile: the
+// commits of this process share one NOTIFY, and none of them waits for
+// it. A process that dies between a commit and its announcement leaves
+// the others to find the events at their safety poll.
+func (s *Store) announceLoop(stmt string) {
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-s.announce:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := s.db.Exec(ctx, stmt); err != nil {
+			select {
+			case <-s.closed: // the database closed under it
+				cancel()
+				return
+			default:
+			}
+		}
+		cancel()
 	}
 }
 
@@ -59,7 +98,7 @@ func (s *Store) listenEvents(ctx context.Context, l Listener) {
 	backoff := first
 	for ctx.Err() == nil {
 		listening := false
-		err := l.Listen(ctx, eventsChannel, func() { listening = true; s.wakeReaders() }, func(string) { s.wakeReaders() })
+		err := l.Listen(ctx, eventsChannel, func() { listening = true; s.wakeLocal() }, func(string) { s.wakeLocal() })
 		if ctx.Err() != nil {
 			return
 		}

@@ -26,6 +26,12 @@ type Store struct {
 	// wake receives after a write that appended events commits (nil in
 	// InTx's stores: their transaction commits in InTx).
 	wake chan struct{}
+	// announce, where other instances share the database, receives with
+	// wake; announceLoop then tells them (see EventAnnounce). closed ends
+	// announceLoop.
+	announce  chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 var _ loam.Store = (*Store)(nil)
@@ -34,6 +40,10 @@ var _ loam.Store = (*Store)(nil)
 func New(db DB, d Dialect, migrations fs.FS) *Store {
 	s := &Store{db: db, d: d, migrations: migrations, sql: new(sync.Map), wake: make(chan struct{}, 1)}
 	s.seen.Store(-1)
+	if stmt := d.EventAnnounce(eventsChannel); stmt != "" {
+		s.announce, s.closed = make(chan struct{}, 1), make(chan struct{})
+		go s.announceLoop(stmt)
+	}
 	return s
 }
 
@@ -126,7 +136,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.closed != nil {
+		s.closeOnce.Do(func() { close(s.closed) })
+	}
+	return s.db.Close()
+}
 
 // SchemaVersion reads the schema counter.
 func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
