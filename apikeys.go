@@ -50,14 +50,7 @@ func (a *App) authenticateKey(ctx context.Context, key string) (*Principal, erro
 	if err != nil {
 		return nil, fmt.Errorf("authenticate a key: %w", err)
 	}
-	c := a.Schema().Collection(k.Collection)
-	if c == nil || !c.IsAuth() {
-		return nil, invalid
-	}
-	rec, err := a.admitted(ctx, c, k.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
-	}
+	c, rec, err := a.owner(ctx, k.Collection, k.RecordID, invalid)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate a key: %w", err)
 	}

@@ -162,14 +162,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	c := a.Schema().Collection(s.Collection)
-	if c == nil || !c.IsAuth() {
-		return nil, invalid
-	}
-	rec, err := a.admitted(ctx, c, s.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
-	}
+	c, rec, err := a.owner(ctx, s.Collection, s.RecordID, invalid)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -194,4 +187,22 @@ func (a *App) UpsertSuperuser(ctx context.Context, email, password string) (*Rec
 		return a.UpdateRecord(ctx, System, SuperusersCollection, existing.ID, body, "")
 	}
 	return a.CreateRecord(ctx, System, SuperusersCollection, body)
+}
+
+// owner returns the auth collection and the record a session or an API
+// key belongs to, while the collection exists and its auth rule admits the
+// record; invalid when either no longer holds.
+func (a *App) owner(ctx context.Context, collection, recordID string, invalid error) (*Collection, *Record, error) {
+	c := a.Schema().Collection(collection)
+	if c == nil || !c.IsAuth() {
+		return nil, nil, invalid
+	}
+	rec, err := a.admitted(ctx, c, recordID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, invalid
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rec, nil
 }

@@ -94,14 +94,7 @@ func (a *App) Recheck(ctx context.Context, who *Principal) (*Principal, error) {
 	if !s.Expires.After(a.now()) {
 		return nil, invalid
 	}
-	c := a.Schema().Collection(s.Collection)
-	if c == nil || !c.IsAuth() {
-		return nil, invalid
-	}
-	rec, err := a.admitted(ctx, c, s.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
-	}
+	c, rec, err := a.owner(ctx, s.Collection, s.RecordID, invalid)
 	if err != nil {
 		return nil, fmt.Errorf("recheck session: %w", err)
 	}
@@ -122,14 +115,7 @@ func (a *App) recheckKey(ctx context.Context, who *Principal) (*Principal, error
 	if !k.Expires.IsZero() && !k.Expires.After(a.now()) {
 		return nil, invalid
 	}
-	c := a.Schema().Collection(k.Collection)
-	if c == nil || !c.IsAuth() {
-		return nil, invalid
-	}
-	rec, err := a.admitted(ctx, c, k.RecordID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid
-	}
+	c, rec, err := a.owner(ctx, k.Collection, k.RecordID, invalid)
 	if err != nil {
 		return nil, fmt.Errorf("recheck key: %w", err)
 	}
