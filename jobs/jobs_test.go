@@ -80,14 +80,16 @@ func eachDB(t *testing.T, fn func(t *testing.T, db database)) {
 	}
 }
 
-// fast is a config whose timers suit tests: short leases and polls, no
-// backoff.
+// fast is a config whose timers suit tests: short polls, no backoff, and
+// leases of 2 s, renewed every 667 ms. A shorter lease expired under a
+// loaded machine (renewals starved for 200 ms), and the job ran again; the
+// tests of expiry set a claim's LeaseUntil themselves.
 func fast(cfg jobs.Config) jobs.Config {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 20 * time.Millisecond
 	}
 	if cfg.Lease == 0 {
-		cfg.Lease = 300 * time.Millisecond
+		cfg.Lease = 2 * time.Second
 	}
 	if cfg.MaintenanceInterval == 0 {
 		cfg.MaintenanceInterval = 50 * time.Millisecond
