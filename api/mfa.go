@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
+
+	"loam"
 )
 
 // The second factor: TOTP enrolment and confirmation, the second step of a
@@ -47,6 +50,13 @@ func writeRecoveryCodes(w http.ResponseWriter, codes []string) {
 }
 
 func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) {
+	s.newRecoveryCodes(w, r, s.app.ConfirmTOTP)
+}
+
+// newRecoveryCodes answers the recovery codes that run gives for the
+// caller's current code: confirming TOTP, or replacing the codes.
+func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request,
+	run func(ctx context.Context, who *loam.Principal, collection, code string) ([]string, error)) {
 	c := s.authCollectionFor(w, r)
 	if c == nil {
 		return
@@ -55,7 +65,7 @@ func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := s.app.ConfirmTOTP(r.Context(), PrincipalFrom(r), c.Name, body["code"])
+	codes, err := run(r.Context(), PrincipalFrom(r), c.Name, body["code"])
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -81,20 +91,7 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mfaRecoveryCodes(w http.ResponseWriter, r *http.Request) {
-	c := s.authCollectionFor(w, r)
-	if c == nil {
-		return
-	}
-	body, ok := authBody(w, r, []string{"code"})
-	if !ok {
-		return
-	}
-	codes, err := s.app.RegenerateRecoveryCodes(r.Context(), PrincipalFrom(r), c.Name, body["code"])
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	writeRecoveryCodes(w, codes)
+	s.newRecoveryCodes(w, r, s.app.RegenerateRecoveryCodes)
 }
 
 func (s *Server) mfaDisable(w http.ResponseWriter, r *http.Request) {
