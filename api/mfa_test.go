@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image/png"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,16 @@ func otherCode(code string) string {
 		return "000001"
 	}
 	return "000000"
+}
+
+// turnOnMFA switches the users collection's methods to password (and OTP
+// when otp) with MFA on.
+func turnOnMFA(t *testing.T, e *mailEnv, otp bool) {
+	t.Helper()
+	body := `{"auth":{"methods":{"password":true,"otp":` + strconv.FormatBool(otp) + `,"mfa":true}}}`
+	if a := e.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: e.super, Body: body}); a.Status != 200 {
+		t.Fatalf("turn MFA on: %d %s", a.Status, a.Body)
+	}
 }
 
 // enrolMFA turns MFA on for users, enrols ann (token) and confirms it; it
@@ -151,8 +162,7 @@ func TestMFASignIn(t *testing.T) {
 			t.Parallel()
 			e := newMailEnv(t, store, loam.Throttle{})
 			_, ann := e.signUp(t)
-			e.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: e.super,
-				Body: `{"auth":{"methods":{"password":true,"otp":true,"mfa":true}}}`})
+			turnOnMFA(t, e, true)
 			secret, recovery := enrolMFA(t, e, ann)
 			verify := "/api/collections/users/auth/mfa/verify"
 			refused := func(name, id, code string) scenario {
@@ -247,8 +257,7 @@ func TestMFAAfterOTP(t *testing.T) {
 			t.Parallel()
 			e := newMailEnv(t, store, loam.Throttle{})
 			_, ann := e.signUp(t)
-			e.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: e.super,
-				Body: `{"auth":{"methods":{"password":true,"otp":true,"mfa":true}}}`})
+			turnOnMFA(t, e, true)
 			secret, _ := enrolMFA(t, e, ann)
 			a := e.do(t, call{Method: "POST", Path: "/api/collections/users/auth/otp/request", Body: `{"email":"ann@example.com"}`})
 			otpID := str(a.JSON(t)["otpId"])
@@ -274,8 +283,7 @@ func TestMFAThrottle(t *testing.T) {
 			t.Parallel()
 			e := newMailEnv(t, store, loam.Throttle{FailuresPerIdentity: 3, FailuresPerIP: 500, MailsPerAddress: 50, MailsPerIP: 500})
 			_, ann := e.signUp(t)
-			e.do(t, call{Method: "PATCH", Path: "/api/collections/users", Token: e.super,
-				Body: `{"auth":{"methods":{"password":true,"mfa":true}}}`})
+			turnOnMFA(t, e, false)
 			secret, _ := enrolMFA(t, e, ann)
 			verify := "/api/collections/users/auth/mfa/verify"
 			code := totpCode(t, secret, e.clock)
